@@ -1,0 +1,111 @@
+import Foundation
+
+/// A validated hierarchy configuration: the whole `hierarchy.toml`, shared by every site.
+///
+/// Made by ``ConfigLoader``; every value here has passed validation.
+public struct HierarchyConfig: Sendable, Equatable {
+    /// The file it was read from.
+    public var file: String
+    /// `[hierarchy]`.
+    public var hierarchy: HierarchySettings
+    /// `[sync]`: hierarchy-wide; only the top-level site schedules.
+    public var sync: SyncSettings
+    /// `[upstream]`: the top-level site's source.
+    public var upstream: UpstreamSettings
+    /// `[alerts]`.
+    public var alerts: AlertSettings
+    /// `[[site]]`, in file order.
+    public var sites: [SiteConfig]
+
+    /// The site with `code`, if the config lists it.
+    public func site(_ code: SiteCode) -> SiteConfig? { sites.first { $0.code == code } }
+
+    /// The one site without a parent.
+    public var topSite: SiteConfig { sites.first { $0.parent == nil }! }
+
+    /// The sites whose parent is `code`, in file order.
+    public func children(of code: SiteCode) -> [SiteConfig] { sites.filter { $0.parent == code } }
+
+    /// `code` and every site below it, parents before children.
+    public func subtree(of code: SiteCode) -> [SiteConfig] {
+        guard let root = site(code) else { return [] }
+        var result = [root]
+        var index = 0
+        while index < result.count {
+            result += children(of: result[index].code)
+            index += 1
+        }
+        return result
+    }
+}
+
+/// `[hierarchy]`.
+public struct HierarchySettings: Sendable, Equatable {
+    /// `name`: a label for the hierarchy, shown in status. Default: `"sumsync"`.
+    public var name: String = "sumsync"
+    /// `key-file`, resolved against the config file's folder. Required when there is more than one site.
+    public var keyFile: String?
+    /// The shared secret read from the key file (or from the `hierarchy.key` credential).
+    public var key: Data?
+}
+
+/// `[sync]`.
+public struct SyncSettings: Sendable, Equatable {
+    /// `schedule`: a systemd calendar expression or `every …`; nil = manual only.
+    public var schedule: String?
+    /// `retry-interval`: wait after a failed sync before retrying. Default 60 min, as Configuration Manager.
+    public var retryInterval = TimeSpan(seconds: 3_600)
+    /// `randomized-delay`: up to this much random delay on each scheduled run. Default 0.
+    public var randomizedDelay = TimeSpan(seconds: 0)
+    /// `stale-after`: a child behind its parent this long is stale. Default 2 × `retry-interval`.
+    public var staleAfter: TimeSpan?
+    /// `products`: empty = all.
+    public var products: [String] = []
+    /// `classifications`: empty = all; each one of ``Classification/all``.
+    public var classifications: [String] = []
+    /// `languages`: empty = all.
+    public var languages: [String] = []
+    /// `expire-superseded-after-months`: 0 = superseded updates expire at once. Default 0.
+    public var expireSupersededAfterMonths = 0
+
+    /// `stale-after`, or its default.
+    public var effectiveStaleAfter: TimeSpan { staleAfter ?? TimeSpan(seconds: retryInterval.seconds * 2) }
+}
+
+/// `[upstream]`.
+public struct UpstreamSettings: Sendable, Equatable {
+    /// `catalog`: `file://`, `http://` or `https://`. Required on a connected top-level site.
+    public var catalog: String?
+    /// `disconnected`: sync only from imported bundles. Default false.
+    public var disconnected = false
+    /// `skip-invalid`: count, log and skip malformed catalog lines instead of failing. Default false.
+    public var skipInvalid = false
+    /// `trusted-keys`: public keys whose bundles import, resolved against the config file's folder.
+    public var trustedKeys: [String] = []
+}
+
+/// `[alerts]`.
+public struct AlertSettings: Sendable, Equatable {
+    /// `on-failure`: a command run after a failed sync, with the sync's fields in its environment.
+    public var onFailure: String?
+    /// `timeout`: how long the command may run before it is killed. Default 60 s.
+    public var timeout = TimeSpan(seconds: 60)
+}
+
+/// One `[[site]]` table.
+public struct SiteConfig: Sendable, Equatable {
+    /// `code`: three of `A`–`Z`, `0`–`9`.
+    public var code: SiteCode
+    /// `name`: a description. Default: the code.
+    public var name: String
+    /// `parent`: the parent's code; nil for the top-level site.
+    public var parent: SiteCode?
+    /// `url`: where this site's daemon listens for site-to-site requests (`http://host:port`).
+    public var url: String
+    /// The host part of `url`.
+    public var host: String
+    /// The port of `url`.
+    public var port: Int
+    /// `metrics-listen`: `host:port` of the Prometheus listener; nil = none.
+    public var metricsListen: String?
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+extension SiteDaemon {
+    /// The site-to-site listener on the site's `url`.
+    nonisolated func makeSiteApplication(onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/v1/health") { _, _ -> Response in
+            let version = (try? self.store.catalogVersion()) ?? 0
+            return try JSONResponse.make(["site": self.site.rawValue, "status": "ok", "catalog_version": "\(version)"])
+        }
+        let site = siteConfigAtStart
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(site.host, port: site.port), serverName: nil),
+            onServerRunning: { _ in onRunning() },
+            logger: loggerAtStart
+        )
+    }
+
+    /// The control socket for `sumsyncctl`, mode 0600 (the daemon's umask), refusing other users.
+    nonisolated func makeControlApplication(onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
+        let router = Router(context: ControlRequestContext.self)
+        router.add(middleware: PeerCredentialsMiddleware(site: site))
+        router.get(RouterPath(ControlProtocol.pingPath)) { _, _ -> Response in
+            try JSONResponse.make(await self.ping())
+        }
+        router.post(RouterPath(ControlProtocol.syncPath)) { request, _ -> Response in
+            await self.requestSync(trigger: "manual", source: "sumsyncctl")
+            return try JSONResponse.make(["accepted": true], status: .accepted)
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .unixDomainSocket(path: paths.controlSocket), serverName: nil),
+            onServerRunning: { _ in onRunning() },
+            logger: loggerAtStart
+        )
+    }
+}
+
+/// JSON bodies for both listeners.
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SystemdKit
+
+/// One site's `sumsyncd`: config, site database, the site-to-site listener, the control socket, signals
+/// and the service manager protocol, wired together.
+public actor SiteDaemon {
+    /// The site this daemon serves.
+    public nonisolated let site: SiteCode
+    let options: DaemonOptions
+    let paths: SitePaths
+    let store: SiteStore
+    let notifier: Notifier
+    let loader: ConfigLoader
+    var logger: Logger
+    var config: HierarchyConfig
+    /// The config and logger as they were at start, for the listeners, which are made once.
+    nonisolated let siteConfigAtStart: SiteConfig
+    nonisolated let loggerAtStart: Logger
+    let startedAt = ContinuousClock.now
+
+    /// Loads and validates the config, makes the folders and opens the site database.
+    ///
+    /// Every failure here is one clear line for the admin; nothing is listening yet.
+    public init(options: DaemonOptions, logger: Logger, notifier: Notifier, loader: ConfigLoader = ConfigLoader())
+        throws(DaemonError)
+    {
+        let config: HierarchyConfig
+        do {
+            config = try loader.load(path: options.configPath)
+        } catch {
+            throw DaemonError(errno: EINVAL, "invalid config: \(error.description)")
+        }
+        guard let code = SiteCode(options.site) else {
+            throw DaemonError(errno: EINVAL, "invalid site code '\(options.site)': use 3 characters of A–Z and 0–9")
+        }
+        guard config.site(code) != nil else {
+            let known = config.sites.map(\.code.rawValue).joined(separator: ", ")
+            throw DaemonError(errno: ENOENT, "site \(code) is not in \(options.configPath) (it lists \(known))")
+        }
+        let paths = SitePaths(site: code, stateDirectory: options.stateDirectory, runtimeDirectory: options.runtimeDirectory)
+        do {
+            try paths.createDirectories()
+        } catch {
+            throw DaemonError(errno: EACCES, "cannot create \(paths.stateDirectory) or \(paths.runtimeDirectory): \(ConfigLoader.reason(error))")
+        }
+        do {
+            self.store = try SiteStore(path: paths.database)
+        } catch {
+            throw DaemonError(errno: EIO, error.message)
+        }
+        var logger = logger
+        logger[metadataKey: "site.code"] = "\(code)"
+        self.site = code
+        self.options = options
+        self.paths = paths
+        self.notifier = notifier
+        self.loader = loader
+        self.logger = logger
+        self.config = config
+        self.siteConfigAtStart = config.site(code)!
+        self.loggerAtStart = logger
+    }
+
+    var siteConfig: SiteConfig { config.site(site)! }
+
+    /// Serves until SIGTERM or SIGINT; returns after a clean stop, throws when a listener cannot start.
+    public func run() async throws(DaemonError) {
+        let signals = SignalStream([SIGHUP, SIGUSR1, SIGTERM, SIGINT])
+        defer { signals.cancel() }
+        try removeStaleControlSocket()
+        let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
+        let siteApp = makeSiteApplication { readyContinuation.yield() }
+        let controlApp = makeControlApplication { readyContinuation.yield() }
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: siteApp), .init(service: controlApp)], logger: logger)
+        )
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    var pending = 2
+                    for await _ in readiness {
+                        pending -= 1
+                        if pending == 0 { break }
+                    }
+                    guard !Task.isCancelled else { return }
+                    await self.becameReady()
+                    for await number in signals.signals {
+                        await self.handle(signal: number, group: group)
+                    }
+                }
+                // The service group ends first: after a graceful shutdown, or with a listener's error.
+                try await tasks.next()
+                tasks.cancelAll()
+                try await tasks.waitForAll()
+            }
+        } catch {
+            throw describeListenerError(error)
+        }
+        logger.info("Stopped.")
+    }
+
+    func becameReady() {
+        let site = siteConfig
+        logger.info(
+            "Ready: site \(site.code) listening on \(site.url), control socket \(paths.controlSocket).",
+            metadata: ["catalog.version": "\((try? store.catalogVersion()) ?? 0)"]
+        )
+        notifier.ready(status: statusLine())
+    }
+
+    func handle(signal number: Int32, group: ServiceGroup) async {
+        switch number {
+        case SIGUSR1:
+            requestSync(trigger: "manual", source: "SIGUSR1")
+        case SIGHUP:
+            reload()
+        case SIGTERM, SIGINT:
+            logger.info("Stopping on \(number == SIGTERM ? "SIGTERM" : "SIGINT").")
+            notifier.stopping(status: "Stopping.")
+            await group.triggerGracefulShutdown()
+        default:
+            break
+        }
+    }
+
+    /// The one entry point every sync trigger calls.
+    func requestSync(trigger: String, source: String) {
+        logger.notice("Sync requested.", metadata: ["sync.trigger": "\(trigger)", "sync.source": "\(source)"])
+    }
+
+    /// Reads the config again and swaps it in; a broken one keeps the current config running.
+    func reload() {
+        notifier.reloading(status: "Reloading configuration.")
+        do throws(ConfigError) {
+            let fresh = try loader.load(path: options.configPath)
+            guard let mine = fresh.site(site) else {
+                throw ConfigError(issues: [
+                    ConfigIssue(file: options.configPath, keyPath: "site", message: "site \(site) is no longer listed")
+                ])
+            }
+            if mine.url != siteConfig.url {
+                logger.warning(
+                    "The new config moves site \(site) to \(mine.url); the listener stays on \(siteConfig.url) until the daemon restarts."
+                )
+            }
+            config = fresh
+            logger.notice("Configuration reloaded from \(options.configPath).")
+        } catch {
+            logger.error(
+                "Configuration rejected, still running on the previous one: \(error.summary)",
+                metadata: ["config.file": "\(options.configPath)", "config.errors": "\(error.description)"]
+            )
+        }
+        notifier.ready(status: statusLine())
+    }
+
+    /// The one-line summary shown by `systemctl status` and `sumsyncctl ping`.
+    func statusLine() -> String {
+        let version = (try? store.catalogVersion()) ?? 0
+        let schedule = siteConfig.parent == nil && config.sync.schedule != nil ? "Schedule: \(config.sync.schedule!)." : "No schedule."
+        return "Idle. Catalog v\(version). \(schedule)"
+    }
+
+    func ping() -> ControlProtocol.Ping {
+        let uptime = ContinuousClock.now - startedAt
+        return ControlProtocol.Ping(
+            site: site.rawValue, pid: getpid(), uptimeSeconds: Int(uptime.components.seconds), state: "idle",
+            catalogVersion: (try? store.catalogVersion()) ?? 0, nextSync: nil, status: statusLine()
+        )
+    }
+
+    /// A socket file left by a daemon that died is removed; one that answers means another daemon runs.
+    func removeStaleControlSocket() throws(DaemonError) {
+        let path = paths.controlSocket
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if UnixSocketProbe.isListening(path) {
+            throw DaemonError(
+                errno: EADDRINUSE,
+                "another sumsyncd already serves site \(site) (its control socket \(path) answers); stop it first"
+            )
+        }
+        unlink(path)
+    }
+
+    nonisolated func describeListenerError(_ error: any Error) -> DaemonError {
+        if let error = error as? DaemonError { return error }
+        let text = "\(error)"
+        if let io = error as? IOError, io.errnoCode == EADDRINUSE || text.contains("Address already in use") {
+            return DaemonError(errno: EADDRINUSE, "cannot listen: address already in use (\(text)); is another sumsyncd or program using that port?")
+        }
+        if text.contains("Address already in use") {
+            return DaemonError(errno: EADDRINUSE, "cannot listen: address already in use (\(text)); is another sumsyncd or program using that port?")
+        }
+        return DaemonError(errno: EIO, "listener failed: \(text)")
+    }
+}

@@ -1,0 +1,79 @@
+import GRDB
+
+extension SiteStore {
+    /// The schema's history. Never edit a shipped migration; add the next one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE site_state (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        catalog_version INTEGER NOT NULL DEFAULT 0,
+                        upstream_etag TEXT,
+                        upstream_last_modified TEXT,
+                        last_scheduled_run TEXT
+                    );
+                    INSERT INTO site_state (id) VALUES (1);
+
+                    CREATE TABLE updates (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        revision INTEGER NOT NULL,
+                        title TEXT NOT NULL,
+                        product TEXT NOT NULL,
+                        classification TEXT NOT NULL,
+                        languages TEXT NOT NULL,
+                        kb TEXT,
+                        bulletin TEXT,
+                        severity TEXT,
+                        released TEXT NOT NULL,
+                        revised TEXT,
+                        supersedes TEXT,
+                        expired INTEGER NOT NULL DEFAULT 0,
+                        superseded_by TEXT,
+                        size INTEGER,
+                        url TEXT,
+                        description TEXT
+                    ) WITHOUT ROWID;
+                    CREATE INDEX updates_product ON updates (product, classification);
+
+                    CREATE TABLE changes (
+                        version INTEGER NOT NULL,
+                        update_id TEXT NOT NULL,
+                        kind TEXT NOT NULL,
+                        PRIMARY KEY (version, update_id)
+                    ) WITHOUT ROWID;
+
+                    CREATE TABLE sync_history (
+                        sync_id TEXT PRIMARY KEY NOT NULL,
+                        site TEXT NOT NULL,
+                        trigger TEXT NOT NULL,
+                        started TEXT NOT NULL,
+                        finished TEXT,
+                        result TEXT NOT NULL,
+                        catalog_version INTEGER NOT NULL,
+                        new INTEGER NOT NULL DEFAULT 0,
+                        revised INTEGER NOT NULL DEFAULT 0,
+                        expired INTEGER NOT NULL DEFAULT 0,
+                        superseded INTEGER NOT NULL DEFAULT 0,
+                        removed INTEGER NOT NULL DEFAULT 0,
+                        unchanged INTEGER NOT NULL DEFAULT 0,
+                        error TEXT
+                    );
+                    CREATE INDEX sync_history_started ON sync_history (started);
+
+                    CREATE TABLE categories (
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        updates INTEGER NOT NULL DEFAULT 0,
+                        first_seen TEXT NOT NULL,
+                        last_seen TEXT NOT NULL,
+                        first_seen_version INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (kind, name)
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
+        return migrator
+    }
+}

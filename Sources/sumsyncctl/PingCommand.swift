@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import SumsyncCore
+
+/// `sumsyncctl ping`: asks the running daemon who and how it is.
+struct PingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Ask the site's running daemon whether it is up.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print the answer as JSON.")
+    var json = false
+
+    func run() async throws {
+        let paths: SitePaths
+        let site: SiteCode
+        do {
+            site = try global.siteCode()
+            paths = try global.paths()
+        } catch {
+            throw fail("\(error)")
+        }
+        let client = ControlClient(socketPath: paths.controlSocket, site: site.rawValue)
+        let answer: (status: Int, body: Data)
+        do {
+            answer = try await client.send(path: ControlProtocol.pingPath)
+        } catch {
+            throw fail(error.description)
+        }
+        guard answer.status == 200 else { throw fail(ControlClient.errorMessage(answer.body)) }
+        if json {
+            FileHandle.standardOutput.write(answer.body)
+            return
+        }
+        let ping = try JSONDecoder().decode(ControlProtocol.Ping.self, from: answer.body)
+        print("site:     \(ping.site)")
+        print("pid:      \(ping.pid)")
+        print("uptime:   \(TimeSpan(seconds: Int64(ping.uptimeSeconds)))")
+        print("state:    \(ping.state)")
+        print("catalog:  v\(ping.catalogVersion)")
+        if let next = ping.nextSync { print("next sync: \(next)") }
+        print("status:   \(ping.status)")
+    }
+}

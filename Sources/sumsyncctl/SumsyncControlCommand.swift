@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import SumsyncCore
+
+/// `sumsyncctl`: the admin's command line for a sumsync site.
+@main
+struct SumsyncControlCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sumsyncctl",
+        abstract: "Control and inspect sumsync sites.",
+        subcommands: [CheckConfigCommand.self, PingCommand.self]
+    )
+
+    // Declared here too so that the global options may stand before the subcommand's name.
+    @OptionGroup var global: GlobalOptions
+}
+
+/// `--config FILE --site CODE [--state-dir DIR] [--runtime-dir DIR]`, accepted by every subcommand.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "The hierarchy config.")
+    var config = "/etc/sumsync/hierarchy.toml"
+
+    @Option(help: "The site to talk to (default: $SUMSYNC_SITE, else the config's only site).")
+    var site: String?
+
+    @Option(help: "The site's state folder (default: $STATE_DIRECTORY, else /var/lib/sumsync/SITE).")
+    var stateDir: String?
+
+    @Option(help: "The site's runtime folder (default: $RUNTIME_DIRECTORY, else /run/sumsync/SITE).")
+    var runtimeDir: String?
+
+    /// The site code to use, or a clear error.
+    func siteCode() throws -> SiteCode {
+        if let text = site ?? ProcessInfo.processInfo.environment["SUMSYNC_SITE"] {
+            guard let code = SiteCode(text) else { throw CLIError("invalid site code '\(text)'") }
+            return code
+        }
+        if let config = try? ConfigLoader().load(path: config), config.sites.count == 1 {
+            return config.sites[0].code
+        }
+        throw CLIError("say which site with --site CODE")
+    }
+
+    func paths() throws -> SitePaths {
+        SitePaths(site: try siteCode(), stateDirectory: stateDir, runtimeDirectory: runtimeDir)
+    }
+}
+
+/// A failure printed as `sumsyncctl: message` with exit 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("sumsyncctl: \(message)\n".utf8))
+    return ExitCode(1)
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SumsyncCore
+import SystemdKit
+
+/// `sumsyncd`: parses arguments, bootstraps logging and runs one site's daemon.
+@main
+struct SumsyncDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sumsyncd",
+        abstract: "Synchronize software-update metadata for one site of a sumsync hierarchy."
+    )
+
+    @Option(help: "The hierarchy config.")
+    var config = "/etc/sumsync/hierarchy.toml"
+
+    @Option(help: "The code of the site this daemon serves, e.g. CAS.")
+    var site: String
+
+    @Option(help: "The state folder (default: $STATE_DIRECTORY, else /var/lib/sumsync/SITE).")
+    var stateDir: String?
+
+    @Option(help: "The runtime folder (default: $RUNTIME_DIRECTORY, else /run/sumsync/SITE).")
+    var runtimeDir: String?
+
+    @Option(help: "Where to log: auto (the journal under systemd, else stderr), journal or console.")
+    var logTarget: LogTarget = .auto
+
+    @Option(help: "The lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        // Everything the daemon creates (database, socket) is private to its user.
+        umask(0o077)
+        logTarget.bootstrap(label: site, level: logLevel)
+        let logger = Logger(label: "sumsyncd")
+        let notifier = Notifier()
+        let options = DaemonOptions(configPath: config, site: site, stateDirectory: stateDir, runtimeDirectory: runtimeDir)
+        do {
+            let daemon = try SiteDaemon(options: options, logger: logger, notifier: notifier)
+            let watchdog = Watchdog(notifier: notifier)
+            defer { watchdog.cancel() }
+            try await daemon.run()
+        } catch {
+            logger.critical("\(error.message)", metadata: ["site.code": "\(site)"])
+            notifier.failure(errno: error.errno, status: "Failed: \(error.message)")
+            if logTarget.resolved() == .journal {
+                // Under systemd the journal holds it already; a short line on stderr reaches the console too.
+                FileHandle.standardError.write(Data("sumsyncd: \(error.message)\n".utf8))
+            }
+            throw ExitCode(error.errno == EINVAL || error.errno == ENOENT ? 78 : 1)
+        }
+    }
+}
+
+extension LogTarget: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
