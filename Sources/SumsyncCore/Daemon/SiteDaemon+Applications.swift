@@ -34,7 +34,10 @@ extension SiteDaemon {
         return Application(
             router: router,
             configuration: .init(address: .unixDomainSocket(path: paths.controlSocket), serverName: nil),
-            onServerRunning: { _ in onRunning() },
+            onServerRunning: { [path = paths.controlSocket] _ in
+                chmod(path, 0o600)
+                onRunning()
+            },
             logger: loggerAtStart
         )
     }

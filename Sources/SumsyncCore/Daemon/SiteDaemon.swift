@@ -72,6 +72,7 @@ public actor SiteDaemon {
         let signals = SignalStream([SIGHUP, SIGUSR1, SIGTERM, SIGINT])
         defer { signals.cancel() }
         try removeStaleControlSocket()
+        try checkSiteAddress()
         let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
         let siteApp = makeSiteApplication { readyContinuation.yield() }
         let controlApp = makeControlApplication { readyContinuation.yield() }
@@ -187,15 +188,29 @@ public actor SiteDaemon {
         unlink(path)
     }
 
+    /// Binds the site's address once before the real listener does, so a busy port is one clear line
+    /// before anything starts, rather than an error from deep in the server.
+    func checkSiteAddress() throws(DaemonError) {
+        let site = siteConfig
+        if let code = UnixSocketProbe.bindError(host: site.host, port: site.port) {
+            throw listenError(code: code)
+        }
+    }
+
+    nonisolated func listenError(code: Int32) -> DaemonError {
+        let site = siteConfigAtStart
+        if code == EADDRINUSE {
+            return DaemonError(
+                errno: code,
+                "cannot listen on \(site.url) for site \(site.code): address already in use; is another sumsyncd or program using port \(site.port)? (`ss -ltnp 'sport = :\(site.port)'`)"
+            )
+        }
+        return DaemonError(errno: code, "cannot listen on \(site.url) for site \(site.code): \(String(cString: strerror(code)))")
+    }
+
     nonisolated func describeListenerError(_ error: any Error) -> DaemonError {
         if let error = error as? DaemonError { return error }
-        let text = "\(error)"
-        if let io = error as? IOError, io.errnoCode == EADDRINUSE || text.contains("Address already in use") {
-            return DaemonError(errno: EADDRINUSE, "cannot listen: address already in use (\(text)); is another sumsyncd or program using that port?")
-        }
-        if text.contains("Address already in use") {
-            return DaemonError(errno: EADDRINUSE, "cannot listen: address already in use (\(text)); is another sumsyncd or program using that port?")
-        }
-        return DaemonError(errno: EIO, "listener failed: \(text)")
+        if let io = error as? IOError { return listenError(code: io.errnoCode) }
+        return DaemonError(errno: EIO, "listener failed: \(error)")
     }
 }

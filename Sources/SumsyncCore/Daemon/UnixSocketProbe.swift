@@ -1,6 +1,6 @@
 import Foundation
 
-/// Checks whether something accepts connections on a Unix socket path.
+/// Checks sockets before the listeners take them, for clear start-up errors.
 enum UnixSocketProbe {
     static func isListening(_ path: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -19,5 +19,22 @@ enum UnixSocketProbe {
             }
         }
         return result == 0
+    }
+
+    /// Tries to bind a TCP socket to `host:port` (with `SO_REUSEADDR`, as the server does); the errno
+    /// when that fails, nil when the address is free.
+    static func bindError(host: String, port: Int) -> Int32? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { return EADDRNOTAVAIL }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        return bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 ? nil : errno
     }
 }
