@@ -109,7 +109,11 @@ public actor SiteDaemon {
         let site = siteConfig
         logger.info(
             "Ready: site \(site.code) listening on \(site.url), control socket \(paths.controlSocket).",
-            metadata: ["catalog.version": "\((try? store.catalogVersion()) ?? 0)"]
+            metadata: [
+                "catalog.version": "\((try? store.catalogVersion()) ?? 0)",
+                "hierarchy.key-file": "\(config.hierarchy.keyFile ?? "none")",
+                "config.file": "\(options.configPath)",
+            ]
         )
         notifier.ready(status: statusLine())
     }

@@ -1,0 +1,67 @@
+# sumsync: build, test, demo, install, bench.
+#   make demo   start a small local hierarchy on loopback and show it working
+#   make test   everything CI runs (unit, integration, real journald, unit-file checks, real systemd)
+SHELL := /bin/bash
+PREFIX ?= /usr
+DESTDIR ?=
+BINDIR := $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+SYSCONFDIR ?= /etc
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+CONFIGURATION ?= debug
+BIN_DIR = $(shell $(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS) --show-bin-path)
+
+# System packages the build and tests need: the libsystemd headers, SQLite, systemd's tools
+# (systemd-analyze, systemd-journald, journalctl), util-linux (setpriv, unshare) and debootstrap.
+DEB_PACKAGES := libsystemd-dev libsqlite3-dev sqlite3 systemd util-linux debootstrap pkg-config
+
+.PHONY: all build test test-unit test-systemd demo install bench deps format-check clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing missing packages: $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "Missing packages: $$missing"; \
+	    echo "Run: sudo apt-get install -y $$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS)
+
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	$(MAKE) test-systemd
+
+test-systemd: deps
+	@if [ "$$(id -u)" != 0 ]; then echo "test-systemd: SKIPPED: needs root to boot systemd in an isolated root"; exit 0; fi; \
+	if [ -x Tests/systemd/run ]; then Tests/systemd/run; else echo "test-systemd: SKIPPED: Tests/systemd/run not present yet"; fi
+
+demo: build
+	./scripts/demo "$(BIN_DIR)"
+
+bench: deps
+	./scripts/bench
+
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sumsync $(DESTDIR)$(CATALOGDIR)
+	install -m 0755 $(BIN_DIR)/sumsyncd $(BIN_DIR)/sumsyncctl $(DESTDIR)$(BINDIR)/
+	sed 's|/usr/bin/|$(BINDIR)/|g' systemd/sumsyncd@.service > $(DESTDIR)$(UNITDIR)/sumsyncd@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sumsyncd@.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sumsync/hierarchy.toml ] || install -m 0644 config/hierarchy.toml $(DESTDIR)$(SYSCONFDIR)/sumsync/hierarchy.toml
+	if [ -f systemd/sumsync.catalog ]; then install -m 0644 systemd/sumsync.catalog $(DESTDIR)$(CATALOGDIR)/sumsync.catalog; fi
+	if [ -z "$(DESTDIR)" ] && [ -f systemd/sumsync.catalog ]; then journalctl --update-catalog; fi
+
+format-check:
+	./scripts/format-check
+
+clean:
+	$(SWIFT) package clean
