@@ -8,7 +8,10 @@ struct SumsyncControlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsyncctl",
         abstract: "Control and inspect sumsync sites.",
-        subcommands: [CheckConfigCommand.self, PingCommand.self]
+        subcommands: [
+            CheckConfigCommand.self, PingCommand.self, SyncCommand.self, UpdatesCommand.self, HistoryCommand.self,
+            CategoriesCommand.self,
+        ]
     )
 
     // Declared here too so that the global options may stand before the subcommand's name.

@@ -58,3 +58,39 @@ public struct ControlClient: Sendable {
         return String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+extension ControlClient {
+    /// Sends one request and calls `body` with each line of the answer as it arrives; a non-2xx answer
+    /// throws its error message.
+    public func stream(method: HTTPMethod, path: String, _ body: (Data) throws -> Void) async throws(Failure) {
+        guard FileManager.default.fileExists(atPath: socketPath) else {
+            throw Failure(description: "no sumsyncd is running for site \(site): no control socket at \(socketPath) (start it with `systemctl start sumsyncd@\(site)`)")
+        }
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
+            throw Failure(description: "invalid control socket path \(socketPath)")
+        }
+        do {
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.method = method
+            let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+            if response.status.code >= 300 {
+                let data = try await response.body.collect(upTo: 1 << 20)
+                throw Failure(description: Self.errorMessage(Data(buffer: data)))
+            }
+            var pending = Data()
+            for try await chunk in response.body {
+                pending.append(contentsOf: chunk.readableBytesView)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    let line = pending[pending.startIndex..<newline]
+                    pending.removeSubrange(pending.startIndex...newline)
+                    if !line.isEmpty { try body(Data(line)) }
+                }
+            }
+            if !pending.isEmpty { try body(pending) }
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw Failure(description: "lost the connection to sumsyncd for site \(site): \(error)")
+        }
+    }
+}

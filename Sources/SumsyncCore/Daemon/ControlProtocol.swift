@@ -44,3 +44,69 @@ public enum ControlProtocol {
         public init(error: String) { self.error = error }
     }
 }
+
+extension ControlProtocol {
+    /// One line of `POST /v1/sync`'s answer: `accepted`, `queued`, `progress` (with `wait`) and `finished`.
+    public struct SyncEvent: Codable, Sendable, Equatable {
+        public var event: String
+        public var syncID: String
+        public var queued: Bool?
+        public var running: String?
+        public var phase: String?
+        public var processed: Int?
+        public var total: Int?
+        public var rate: Int?
+        public var etaSeconds: Int?
+        public var line: String?
+        public var result: String?
+        public var catalogVersion: Int?
+        public var new: Int?
+        public var revised: Int?
+        public var expired: Int?
+        public var superseded: Int?
+        public var removed: Int?
+        public var unchanged: Int?
+        public var error: String?
+
+        public init(
+            event: String, syncID: String, queued: Bool? = nil, running: String? = nil, result: String? = nil,
+            error: String? = nil
+        ) {
+            self.event = event
+            self.syncID = syncID
+            self.queued = queued
+            self.running = running
+            self.result = result
+            self.error = error
+        }
+
+        init(progress id: String, snapshot: SyncProgress.Snapshot) {
+            self.init(event: "progress", syncID: id)
+            phase = snapshot.phase.rawValue
+            processed = snapshot.processed
+            total = snapshot.total
+            rate = Int(snapshot.rate)
+            etaSeconds = snapshot.eta.map { Int($0) }
+            line = snapshot.line
+        }
+
+        init(finished id: String, outcome: SyncEngine.Outcome) {
+            self.init(event: "finished", syncID: id, result: outcome.result.rawValue, error: outcome.error)
+            catalogVersion = outcome.catalogVersion
+            new = outcome.counts.new
+            revised = outcome.counts.revised
+            expired = outcome.counts.expired
+            superseded = outcome.counts.superseded
+            removed = outcome.counts.removed
+            unchanged = outcome.counts.unchanged
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case event, queued, running, phase, processed, total, rate, line, result, new, revised, expired,
+                superseded, removed, unchanged, error
+            case syncID = "sync_id"
+            case etaSeconds = "eta_seconds"
+            case catalogVersion = "catalog_version"
+        }
+    }
+}

@@ -28,8 +28,7 @@ extension SiteDaemon {
             try JSONResponse.make(await self.ping())
         }
         router.post(RouterPath(ControlProtocol.syncPath)) { request, _ -> Response in
-            await self.requestSync(trigger: "manual", source: "sumsyncctl")
-            return try JSONResponse.make(["accepted": true], status: .accepted)
+            try await self.handleSyncRequest(request)
         }
         return Application(
             router: router,

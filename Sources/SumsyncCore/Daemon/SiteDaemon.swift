@@ -1,4 +1,5 @@
 import Foundation
+import AsyncHTTPClient
 import Hummingbird
 import Logging
 import NIOCore
@@ -21,6 +22,10 @@ public actor SiteDaemon {
     nonisolated let siteConfigAtStart: SiteConfig
     nonisolated let loggerAtStart: Logger
     let startedAt = ContinuousClock.now
+    let httpClient: HTTPClient
+    /// Made at the start of ``run()``; runs every sync.
+    var coordinator: SyncCoordinator!
+    var lastOutcome: SyncEngine.Outcome?
 
     /// Loads and validates the config, makes the folders and opens the site database.
     ///
@@ -63,12 +68,20 @@ public actor SiteDaemon {
         self.config = config
         self.siteConfigAtStart = config.site(code)!
         self.loggerAtStart = logger
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout.connect = .seconds(10)
+        httpConfiguration.decompression = .disabled
+        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
     }
 
     var siteConfig: SiteConfig { config.site(site)! }
 
     /// Serves until SIGTERM or SIGINT; returns after a clean stop, throws when a listener cannot start.
     public func run() async throws(DaemonError) {
+        coordinator = makeCoordinator()
+        if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
+            logger.warning("\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied.")
+        }
         let signals = SignalStream([SIGHUP, SIGUSR1, SIGTERM, SIGINT])
         defer { signals.cancel() }
         try removeStaleControlSocket()
@@ -100,8 +113,10 @@ public actor SiteDaemon {
                 try await tasks.waitForAll()
             }
         } catch {
+            try? await httpClient.shutdown()
             throw describeListenerError(error)
         }
+        try? await httpClient.shutdown()
         logger.info("Stopped.")
     }
 
@@ -121,21 +136,20 @@ public actor SiteDaemon {
     func handle(signal number: Int32, group: ServiceGroup) async {
         switch number {
         case SIGUSR1:
-            requestSync(trigger: "manual", source: "SIGUSR1")
+            await requestSync(trigger: .manual, source: "SIGUSR1")
         case SIGHUP:
             reload()
         case SIGTERM, SIGINT:
             logger.info("Stopping on \(number == SIGTERM ? "SIGTERM" : "SIGINT").")
             notifier.stopping(status: "Stopping.")
+            if await coordinator.current != nil {
+                logger.notice("Stopping the running sync; it is rolled back and nothing of it is applied.")
+            }
+            await coordinator.stop()
             await group.triggerGracefulShutdown()
         default:
             break
         }
-    }
-
-    /// The one entry point every sync trigger calls.
-    func requestSync(trigger: String, source: String) {
-        logger.notice("Sync requested.", metadata: ["sync.trigger": "\(trigger)", "sync.source": "\(source)"])
     }
 
     /// Reads the config again and swaps it in; a broken one keeps the current config running.
@@ -168,14 +182,22 @@ public actor SiteDaemon {
     func statusLine() -> String {
         let version = (try? store.catalogVersion()) ?? 0
         let schedule = siteConfig.parent == nil && config.sync.schedule != nil ? "Schedule: \(config.sync.schedule!)." : "No schedule."
-        return "Idle. Catalog v\(version). \(schedule)"
+        var line = "Idle. Catalog v\(version)."
+        if let last = lastOutcome, last.result == .failed {
+            line += " Last sync failed: \(last.error ?? "unknown error")."
+        }
+        return line + " " + schedule
     }
 
-    func ping() -> ControlProtocol.Ping {
+    func ping() async -> ControlProtocol.Ping {
         let uptime = ContinuousClock.now - startedAt
+        let running = await coordinator.current
+        var status = statusLine()
+        if let running { status = "Synchronizing (\(running.trigger.rawValue)): \(running.progress.snapshot.line)" }
         return ControlProtocol.Ping(
-            site: site.rawValue, pid: getpid(), uptimeSeconds: Int(uptime.components.seconds), state: "idle",
-            catalogVersion: (try? store.catalogVersion()) ?? 0, nextSync: nil, status: statusLine()
+            site: site.rawValue, pid: getpid(), uptimeSeconds: Int(uptime.components.seconds),
+            state: running == nil ? "idle" : "synchronizing", catalogVersion: (try? store.catalogVersion()) ?? 0,
+            nextSync: nil, status: status
         )
     }
 

@@ -10,8 +10,12 @@ extension SiteStore {
                     CREATE TABLE site_state (
                         id INTEGER PRIMARY KEY CHECK (id = 1),
                         catalog_version INTEGER NOT NULL DEFAULT 0,
+                        change_log_floor INTEGER NOT NULL DEFAULT 0,
+                        sync_counter INTEGER NOT NULL DEFAULT 0,
                         upstream_etag TEXT,
                         upstream_last_modified TEXT,
+                        filter_fingerprint TEXT,
+                        latest_catalog_sync TEXT,
                         last_scheduled_run TEXT
                     );
                     INSERT INTO site_state (id) VALUES (1);
@@ -27,15 +31,20 @@ extension SiteStore {
                         bulletin TEXT,
                         severity TEXT,
                         released TEXT NOT NULL,
+                        released_epoch INTEGER NOT NULL,
                         revised TEXT,
                         supersedes TEXT,
+                        upstream_expired INTEGER NOT NULL DEFAULT 0,
                         expired INTEGER NOT NULL DEFAULT 0,
                         superseded_by TEXT,
+                        superseded_released INTEGER,
                         size INTEGER,
                         url TEXT,
-                        description TEXT
+                        description TEXT,
+                        seen_sync INTEGER NOT NULL DEFAULT 0,
+                        pending_kind TEXT
                     ) WITHOUT ROWID;
-                    CREATE INDEX updates_product ON updates (product, classification);
+                    CREATE INDEX updates_pending ON updates (pending_kind) WHERE pending_kind IS NOT NULL;
 
                     CREATE TABLE changes (
                         version INTEGER NOT NULL,
@@ -68,7 +77,7 @@ extension SiteStore {
                         updates INTEGER NOT NULL DEFAULT 0,
                         first_seen TEXT NOT NULL,
                         last_seen TEXT NOT NULL,
-                        first_seen_version INTEGER NOT NULL DEFAULT 0,
+                        first_seen_sync TEXT,
                         PRIMARY KEY (kind, name)
                     ) WITHOUT ROWID;
                     """

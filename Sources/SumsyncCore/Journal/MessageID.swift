@@ -1,0 +1,35 @@
+import Logging
+
+/// The fixed `MESSAGE_ID`s of sumsync's journal entries (made once with `systemd-id128 new`; never change
+/// one: admins filter and alert on them, and `systemd/sumsync.catalog` explains each). See docs/journal.md.
+public enum MessageID: String, Sendable, CaseIterable {
+    case syncStarted = "45b05029566c48519182c91b41725db2"
+    case syncProgress = "66bc7d0e101445aaa18e9fbc3b69eb22"
+    case syncCompleted = "8eb96b7d751e4960944a22e84edd16a0"
+    case syncNoOp = "f6ec4f383162497cb5b8d8631fdf5b6a"
+    case syncFailed = "77ef2ce3ef9648f29c402d80655bbdba"
+    case syncRequestSent = "cffb86e31ecb49adbd64ccf2919816fc"
+    case syncRequestReceived = "eb644936933c4d29bf0a1224e2bb8037"
+    case childLinkDegraded = "2960f91bf2bc4ce19c0c3fceffc9b12c"
+    case childLinkRestored = "47d159766fb64a5dbdd0450e7c0728ad"
+    case staleChild = "dae3e78f23a24cc7b0de4e339bcc6c19"
+    case requestRefused = "2688a3d763c34188aacce7795c81b459"
+    case configReloaded = "2d8164fe68d24a8fb3257c5a0535dc51"
+    case configRejected = "6c4c3c4aa51e4a858322c6240e5bcafc"
+    case catchUpRun = "810f77a15a8844d3845c55856d19436d"
+    case importCompleted = "2991000fcb2e4597a47016bb23314fa2"
+    case importFailed = "a3da725204e74638bcdc8db20c1ab6e0"
+    case newCategory = "0f25baf880684b8da9687b5f3329443b"
+    case daemonReady = "2cc3e06def0247b39281bab684eede02"
+    case daemonStopping = "6a67d72fae0e48f48a787e6a49bf8e0e"
+
+    /// The metadata entry that makes the journal handler set `MESSAGE_ID`.
+    public var metadata: Logger.Metadata { ["message.id": .string(rawValue)] }
+}
+
+extension Logger.Metadata {
+    /// Adds a message id to metadata: `["sync.id": "…"].with(.syncStarted)`.
+    public func with(_ id: MessageID) -> Logger.Metadata {
+        merging(id.metadata) { _, new in new }
+    }
+}

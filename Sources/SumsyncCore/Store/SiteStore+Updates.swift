@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+
+/// One stored update as `sumsyncctl updates --json` prints it.
+public struct UpdateListing: Sendable, Codable, Equatable {
+    public var id: String
+    public var revision: Int
+    public var title: String
+    public var product: String
+    public var classification: String
+    public var languages: [String]
+    public var kb: String?
+    public var bulletin: String?
+    public var severity: String?
+    public var released: String
+    public var revised: String?
+    public var superseded: Bool
+    public var supersededBy: String?
+    public var expired: Bool
+    public var size: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, revision, title, product, classification, languages, kb, bulletin, severity, released, revised,
+            superseded, expired, size
+        case supersededBy = "superseded_by"
+    }
+
+    init(row: Row) {
+        id = row["id"]
+        revision = row["revision"]
+        title = row["title"]
+        product = row["product"]
+        classification = row["classification"]
+        languages = JSONText.decodeArray(row["languages"])
+        kb = row["kb"]
+        bulletin = row["bulletin"]
+        severity = row["severity"]
+        released = row["released"]
+        revised = row["revised"]
+        supersededBy = row["superseded_by"]
+        superseded = supersededBy != nil
+        expired = row["expired"]
+        size = row["size"]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(revision, forKey: .revision)
+        try container.encode(title, forKey: .title)
+        try container.encode(product, forKey: .product)
+        try container.encode(classification, forKey: .classification)
+        try container.encode(languages, forKey: .languages)
+        try container.encode(kb, forKey: .kb)
+        try container.encode(bulletin, forKey: .bulletin)
+        try container.encode(severity, forKey: .severity)
+        try container.encode(released, forKey: .released)
+        try container.encode(revised, forKey: .revised)
+        try container.encode(superseded, forKey: .superseded)
+        try container.encode(supersededBy, forKey: .supersededBy)
+        try container.encode(expired, forKey: .expired)
+        try container.encode(size, forKey: .size)
+    }
+}
+
+extension SiteStore {
+    /// Calls `body` for each stored update, ordered by id, without loading them all.
+    public func forEachUpdate(
+        product: String? = nil, classification: String? = nil, includeExpired: Bool = false,
+        _ body: (UpdateListing) throws -> Void
+    ) throws {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let product {
+            conditions.append("product = ?")
+            arguments += [product]
+        }
+        if let classification {
+            conditions.append("classification = ?")
+            arguments += [classification]
+        }
+        if !includeExpired { conditions.append("expired = 0") }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        try pool.read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM updates \(whereClause) ORDER BY id", arguments: arguments)
+            while let row = try cursor.next() { try body(UpdateListing(row: row)) }
+        }
+    }
+
+    /// How many updates the site holds (expired included).
+    public func updateCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0 }
+    }
+}

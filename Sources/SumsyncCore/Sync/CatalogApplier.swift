@@ -1,0 +1,141 @@
+import Foundation
+import GRDB
+
+/// Applies one full catalog snapshot to the site database, inside the caller's write transaction.
+///
+/// Each kept record is upserted as it streams by (so memory stays flat whatever the catalog size),
+/// marked with this sync's number; afterwards set-based SQL finds what upstream no longer offers,
+/// recomputes supersedence and expiry, and writes the change log. A duplicate id keeps its highest
+/// revision. An update's change kind for the sync follows ``ChangeKind``'s precedence.
+struct CatalogApplier {
+    let db: Database
+    let syncNumber: Int
+    let filter: UpdateFilter
+    private let upsert: Statement
+    /// Upstream's offer per product and classification, selected or not.
+    private(set) var offered: [CategoryKey: Int] = [:]
+    private(set) var keptLines = 0
+    private(set) var skippedLines = 0
+
+    struct CategoryKey: Hashable {
+        var kind: String
+        var name: String
+    }
+
+    init(db: Database, syncNumber: Int, filter: UpdateFilter) throws {
+        self.db = db
+        self.syncNumber = syncNumber
+        self.filter = filter
+        // Fields follow the record only when its revision is higher than the stored one:
+        // equal or lower revisions leave the stored update as it is.
+        let newer = "excluded.revision > updates.revision"
+        let fields = [
+            "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
+            "released_epoch", "revised", "supersedes", "upstream_expired", "size", "url", "description",
+        ]
+        let assignments = fields.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE updates.\($0) END" }
+        self.upsert = try db.makeStatement(
+            sql: """
+                INSERT INTO updates (id, revision, title, product, classification, languages, kb, bulletin, severity,
+                    released, released_epoch, revised, supersedes, upstream_expired, expired, size, url, description,
+                    seen_sync, pending_kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')
+                ON CONFLICT(id) DO UPDATE SET
+                    seen_sync = excluded.seen_sync,
+                    pending_kind = CASE WHEN \(newer) AND updates.pending_kind IS NULL THEN 'revised'
+                        ELSE updates.pending_kind END,
+                    \(assignments.joined(separator: ",\n"))
+                    , revision = max(updates.revision, excluded.revision)
+                """
+        )
+    }
+
+    /// Counts the record in upstream's offer and stores it when the filter keeps it.
+    mutating func add(_ record: CatalogRecord) throws {
+        offered[CategoryKey(kind: "product", name: record.product), default: 0] += 1
+        offered[CategoryKey(kind: "classification", name: record.classification), default: 0] += 1
+        guard filter.keeps(product: record.product, classification: record.classification, languages: record.languages)
+        else {
+            skippedLines += 1
+            return
+        }
+        keptLines += 1
+        let supersedes: String? = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
+        try upsert.execute(arguments: [
+            record.id, record.revision, record.title, record.product, record.classification,
+            JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
+            record.releasedEpoch, record.revised, supersedes, record.expired, record.expired, record.size, record.url,
+            record.description, syncNumber,
+        ])
+    }
+
+    /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
+    /// superseding update was released at or before this epoch second is expired.
+    func finish(expiryCutoff: Int64) throws -> ChangeCounts {
+        try db.execute(
+            sql: """
+                INSERT INTO changes_pending (update_id, kind)
+                    SELECT id, 'removed' FROM updates WHERE seen_sync != ?;
+                DELETE FROM updates WHERE seen_sync != ?;
+                """,
+            arguments: [syncNumber, syncNumber]
+        )
+        try Supersedence.recompute(db)
+        try db.execute(
+            sql: """
+                UPDATE updates SET expired = 1,
+                    pending_kind = CASE WHEN pending_kind = 'new' THEN 'new' ELSE 'expired' END
+                WHERE expired = 0 AND (upstream_expired = 1
+                    OR (superseded_by IS NOT NULL AND superseded_released <= ?))
+                """,
+            arguments: [expiryCutoff]
+        )
+        var counts = ChangeCounts()
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT pending_kind, count(*) FROM updates WHERE pending_kind IS NOT NULL GROUP BY pending_kind"
+        )
+        for row in rows {
+            let count: Int = row[1]
+            switch ChangeKind(rawValue: row[0]) {
+            case .new: counts.new = count
+            case .revised: counts.revised = count
+            case .expired: counts.expired = count
+            case .superseded: counts.superseded = count
+            case .removed, .none: break
+            }
+        }
+        counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending WHERE kind = 'removed'") ?? 0
+        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
+        counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
+        return counts
+    }
+}
+
+/// Who supersedes whom, recomputed from the kept updates' `supersedes` lists.
+enum Supersedence {
+    /// Sets `superseded_by` (the superseding update released first, ties by id) on every update some kept
+    /// update supersedes, and clears it where none does any more.
+    static func recompute(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TABLE IF EXISTS temp.supersession;
+                CREATE TEMP TABLE supersession (id TEXT PRIMARY KEY, by_id TEXT NOT NULL, by_released INTEGER NOT NULL)
+                    WITHOUT ROWID;
+                INSERT INTO supersession (id, by_id, by_released)
+                    SELECT j.value, u.id, u.released_epoch
+                    FROM updates u, json_each(u.supersedes) j
+                    WHERE u.supersedes IS NOT NULL AND j.value != u.id
+                    ORDER BY u.released_epoch, u.id
+                    ON CONFLICT(id) DO NOTHING;
+                UPDATE updates SET superseded_by = s.by_id, superseded_released = s.by_released,
+                    pending_kind = CASE WHEN updates.pending_kind IS NULL THEN 'superseded' ELSE updates.pending_kind END
+                FROM supersession s
+                WHERE updates.id = s.id AND updates.superseded_by IS NOT s.by_id;
+                UPDATE updates SET superseded_by = NULL, superseded_released = NULL,
+                    pending_kind = CASE WHEN pending_kind IS NULL THEN 'revised' ELSE pending_kind END
+                WHERE superseded_by IS NOT NULL AND id NOT IN (SELECT id FROM supersession);
+                DROP TABLE temp.supersession;
+                """
+        )
+    }
+}

@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Gets the upstream catalog to a local file: `file://` as it is, `http(s)://` downloaded (streamed to
+/// the state folder) with `If-None-Match`/`If-Modified-Since`, so an unchanged upstream costs one request.
+struct CatalogFetcher {
+    enum Outcome {
+        /// HTTP 304: upstream has not changed since the validators we sent.
+        case unchanged
+        /// The catalog is at `path`; `temporary` files are removed after the sync.
+        case file(path: String, temporary: Bool, etag: String?, lastModified: String?)
+    }
+
+    let httpClient: HTTPClient
+    let downloadFolder: String
+
+    func fetch(
+        _ urlText: String, etag: String?, lastModified: String?, full: Bool, progress: SyncProgress
+    ) async throws(SyncError) -> Outcome {
+        guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased() else {
+            throw SyncError("invalid catalog URL \(urlText)")
+        }
+        if scheme == "file" {
+            let path = url.path
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw SyncError("cannot read the upstream catalog \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            }
+            return .file(path: path, temporary: false, etag: nil, lastModified: nil)
+        }
+        return try await download(urlText, etag: full ? nil : etag, lastModified: full ? nil : lastModified, progress: progress)
+    }
+
+    private func download(_ url: String, etag: String?, lastModified: String?, progress: SyncProgress) async throws(SyncError)
+        -> Outcome
+    {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: "sumsync")
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
+        if let etag { request.headers.add(name: "If-None-Match", value: etag) }
+        if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }
+        let path = (downloadFolder as NSString).appendingPathComponent("catalog.download")
+        do {
+            let response = try await httpClient.execute(request, timeout: .minutes(30))
+            if response.status == .notModified { return .unchanged }
+            guard response.status == .ok else {
+                throw SyncError("upstream \(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase); nothing was applied")
+            }
+            let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
+            progress.enter(.fetching, total: total)
+            unlink(path)
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var received = 0
+            for try await chunk in response.body {
+                if progress.isStopRequested { throw SyncError.cancelled }
+                try chunk.withUnsafeReadableBytes { buffer in
+                    var offset = 0
+                    while offset < buffer.count {
+                        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                        if written < 0 { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+                        offset += written
+                    }
+                }
+                received += chunk.readableBytes
+                progress.advance(to: received)
+            }
+            if let total, received != total {
+                throw SyncError("upstream \(url) sent \(received) of \(total) bytes; the download was cut short")
+            }
+            return .file(
+                path: path, temporary: true, etag: response.headers.first(name: "ETag"),
+                lastModified: response.headers.first(name: "Last-Modified")
+            )
+        } catch let error as SyncError {
+            unlink(path)
+            throw error
+        } catch {
+            unlink(path)
+            throw SyncError("cannot fetch the upstream catalog \(url): \(Self.describe(error)); nothing was applied")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("connectTimeout") { return "connection timed out" }
+        if text.contains("Connection refused") || text.contains("ECONNREFUSED") || text.contains("errno: 111") {
+            return "connection refused"
+        }
+        if let error = error as? HTTPClientError {
+            return "\(error)"
+        }
+        return text
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+
+/// The per-version record of what changed, which child sites pull (`GET /v1/changes?since=V`).
+///
+/// During a sync, changed updates carry a `pending_kind` and removed ids wait in a temporary table;
+/// ``commit(_:)`` turns them into change-log rows at the next catalog version, in the same transaction.
+enum ChangeLog {
+    /// How many versions of changes are kept; a child further behind does a full resync.
+    static let retainedVersions = 1_000
+
+    /// Prepares the temporary table for removals; call at the start of a sync's transaction.
+    static func begin(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                DROP TABLE IF EXISTS temp.changes_pending;
+                CREATE TEMP TABLE changes_pending (update_id TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
+                """
+        )
+    }
+
+    /// Bumps the catalog version when anything changed and writes the change rows at it; returns the
+    /// site's catalog version afterwards. `version` forces the new version (a child takes its parent's).
+    @discardableResult
+    static func commit(_ db: Database, version forced: Int? = nil) throws -> (version: Int, changed: Bool) {
+        let current = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+        let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates WHERE pending_kind IS NOT NULL") ?? 0
+        let removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
+        defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.changes_pending") }
+        guard pending + removed > 0 || (forced != nil && forced! != current) else { return (current, false) }
+        let next = forced ?? current + 1
+        try db.execute(
+            sql: """
+                INSERT OR REPLACE INTO changes (version, update_id, kind)
+                    SELECT ?, id, pending_kind FROM updates WHERE pending_kind IS NOT NULL;
+                INSERT OR REPLACE INTO changes (version, update_id, kind)
+                    SELECT ?, update_id, kind FROM changes_pending;
+                UPDATE updates SET pending_kind = NULL WHERE pending_kind IS NOT NULL;
+                """,
+            arguments: [next, next]
+        )
+        let floor = max(0, next - retainedVersions)
+        try db.execute(sql: "DELETE FROM changes WHERE version <= ?", arguments: [floor])
+        try db.execute(
+            sql: "UPDATE site_state SET catalog_version = ?, change_log_floor = max(change_log_floor, ?) WHERE id = 1",
+            arguments: [next, floor]
+        )
+        return (next, true)
+    }
+}
+
+/// Minimal JSON text for the lists stored in TEXT columns (`["en","de"]`).
+enum JSONText {
+    static func array(_ values: [String]) -> String {
+        var text = "["
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += "," }
+            text += quote(value)
+        }
+        return text + "]"
+    }
+
+    static func quote(_ value: String) -> String {
+        var text = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case _ where scalar.value < 0x20: text += String(format: "\\u%04x", scalar.value)
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        return text + "\""
+    }
+
+    /// Decodes a stored list; nil or malformed → [].
+    static func decodeArray(_ text: String?) -> [String] {
+        guard let text, let data = text.data(using: .utf8),
+            let array = try? JSONSerialization.jsonObject(with: data) as? [String]
+        else { return [] }
+        return array
+    }
+}

@@ -1,0 +1,169 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Logging
+
+/// Runs one sync of the top-level site from its upstream catalog: fetch, then apply in one transaction.
+///
+/// All or nothing: a failure anywhere (unreachable upstream, a malformed line, a stop request, a crash)
+/// leaves the updates and the catalog version exactly as they were; only the history row records it.
+public struct SyncEngine: Sendable {
+    let store: SiteStore
+    let site: SiteCode
+    let stateDirectory: String
+    let httpClient: HTTPClient
+
+    public init(store: SiteStore, site: SiteCode, stateDirectory: String, httpClient: HTTPClient) {
+        self.store = store
+        self.site = site
+        self.stateDirectory = stateDirectory
+        self.httpClient = httpClient
+    }
+
+    /// What a finished sync reports.
+    public struct Outcome: Sendable {
+        public var result: SyncResult
+        public var counts = ChangeCounts()
+        public var catalogVersion: Int
+        public var error: String?
+        /// Products and classifications upstream offered for the first time (after the very first sync).
+        public var newCategories: [(kind: String, name: String)] = []
+        public var skippedInvalid = 0
+    }
+
+    /// Syncs from `config`'s upstream catalog. Never throws: a failure is an outcome, recorded in history.
+    public func syncFromCatalog(
+        id: String, trigger: SyncTrigger, config: HierarchyConfig, full: Bool, progress: SyncProgress, logger: Logger,
+        now: @Sendable () -> Date = Date.init
+    ) async -> Outcome {
+        let before = (try? store.catalogVersion()) ?? 0
+        do {
+            try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: now())
+        } catch {
+            return Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
+        }
+        var outcome: Outcome
+        do {
+            outcome = try await run(id: id, config: config, full: full, progress: progress, logger: logger, now: now)
+        } catch {
+            outcome = Outcome(result: .failed, catalogVersion: before, error: error.message)
+        }
+        do {
+            try store.recordSyncFinished(
+                id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now()
+            )
+        } catch {
+            logger.error("Cannot record the end of sync \(id): \(error)")
+        }
+        return outcome
+    }
+
+    private func run(
+        id: String, config: HierarchyConfig, full: Bool, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
+    ) async throws(SyncError) -> Outcome {
+        guard let catalog = config.upstream.catalog else {
+            throw SyncError("no upstream catalog configured ([upstream] catalog); a disconnected site syncs by import")
+        }
+        let state = try readState()
+        let filter = UpdateFilter(config.sync)
+        // A changed filter must re-read everything: validators from the old selection do not apply.
+        let filterChanged = state.filterFingerprint != nil && state.filterFingerprint != filter.fingerprint
+        let fetcher = CatalogFetcher(httpClient: httpClient, downloadFolder: stateDirectory)
+        progress.enter(.fetching)
+        let fetched = try await fetcher.fetch(
+            catalog, etag: state.etag, lastModified: state.lastModified, full: full || filterChanged, progress: progress
+        )
+        guard case .file(let path, let temporary, let etag, let lastModified) = fetched else {
+            return Outcome(result: .noOp, catalogVersion: state.version)
+        }
+        defer { if temporary { unlink(path) } }
+        let months = config.sync.expireSupersededAfterMonths
+        let cutoff = Self.expiryCutoff(now: now(), months: months)
+        let skipInvalid = config.upstream.skipInvalid
+        let syncID = id
+        let result: Outcome
+        do {
+            result = try await store.pool.write { db throws -> Outcome in
+                try ChangeLog.begin(db)
+                try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
+                let number = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
+                var applier = try CatalogApplier(db: db, syncNumber: number, filter: filter)
+                let reader = try CatalogLineReader(path: path)
+                let total = reader.fileSize
+                progress.enter(.applying, total: Int(total))
+                var lines = 0
+                var skipped = 0
+                try reader.forEachLine { number, bytes in
+                    lines += 1
+                    if lines & 1023 == 0 {
+                        if progress.isStopRequested { throw SyncError.cancelled }
+                        progress.advance(to: Int(reader.bytesRead))
+                    }
+                    let record: CatalogRecord
+                    do {
+                        record = try CatalogRecordParser.parse(bytes, line: number)
+                    } catch {
+                        guard skipInvalid else { throw SyncError("malformed upstream catalog: \(error); nothing was applied (set [upstream] skip-invalid = true to skip bad lines)") }
+                        skipped += 1
+                        if skipped <= 20 { logger.warning("Skipped an invalid catalog line: \(error)") }
+                        return
+                    }
+                    try applier.add(record)
+                }
+                guard lines > 0 else { throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied") }
+                progress.advance(to: Int(total))
+                let counts = try applier.finish(expiryCutoff: cutoff)
+                let newCategories = try Categories.record(applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
+                let (version, _) = try ChangeLog.commit(db)
+                try db.execute(
+                    sql: """
+                        UPDATE site_state SET upstream_etag = ?, upstream_last_modified = ?, filter_fingerprint = ?
+                        WHERE id = 1
+                        """,
+                    arguments: [etag, lastModified, filter.fingerprint]
+                )
+                var outcome = Outcome(result: .succeeded, counts: counts, catalogVersion: version)
+                outcome.newCategories = newCategories
+                outcome.skippedInvalid = skipped
+                return outcome
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch let error as CatalogError {
+            throw SyncError("malformed upstream catalog: \(error.description); nothing was applied")
+        } catch {
+            throw SyncError("the site database refused the sync: \(error); nothing was applied")
+        }
+        return result
+    }
+
+    struct State {
+        var version: Int
+        var etag: String?
+        var lastModified: String?
+        var filterFingerprint: String?
+    }
+
+    func readState() throws(SyncError) -> State {
+        do {
+            return try store.pool.read { db in
+                let row = try Row.fetchOne(db, sql: "SELECT * FROM site_state WHERE id = 1")!
+                return State(
+                    version: row["catalog_version"], etag: row["upstream_etag"],
+                    lastModified: row["upstream_last_modified"], filterFingerprint: row["filter_fingerprint"]
+                )
+            }
+        } catch {
+            throw SyncError("cannot read the site database: \(error)")
+        }
+    }
+
+    /// The epoch second at or before which a superseding update's release makes the superseded one expire.
+    static func expiryCutoff(now: Date, months: Int) -> Int64 {
+        guard months > 0 else { return Int64(now.timeIntervalSince1970) }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let date = calendar.date(byAdding: .month, value: -months, to: now) ?? now
+        return Int64(date.timeIntervalSince1970)
+    }
+}

@@ -1,0 +1,46 @@
+/// Why a sync runs; recorded in history and in the journal as `SUMSYNC_SYNC_TRIGGER`.
+public enum SyncTrigger: String, Sendable, Codable, CaseIterable {
+    /// The calendar schedule came due.
+    case schedule
+    /// An admin asked: `SIGUSR1` or `sumsyncctl sync`.
+    case manual
+    /// A failed sync is being retried after `retry-interval`.
+    case retry
+    /// A run was missed while the daemon was down, or a child (re)started and asks its parent.
+    case catchUp = "catch-up"
+    /// The parent site asked (a sync request from the parent).
+    case parent
+    /// A signed bundle is being imported.
+    case `import`
+}
+
+/// How a sync ended.
+public enum SyncResult: String, Sendable, Codable {
+    case succeeded
+    case failed
+    /// Upstream answered that nothing changed (HTTP 304); the catalog version stays.
+    case noOp = "no-op"
+    /// Still running (only seen in history while a sync runs, or after a crash before recovery).
+    case running
+}
+
+/// The counts of one sync, per change kind.
+public struct ChangeCounts: Sendable, Equatable, Codable {
+    public var new = 0
+    public var revised = 0
+    public var expired = 0
+    public var superseded = 0
+    public var removed = 0
+    public var unchanged = 0
+
+    public init() {}
+
+    /// Changes of any kind (not counting unchanged).
+    public var changed: Int { new + revised + expired + superseded + removed }
+}
+
+/// The kinds of change a sync records per update, in precedence order: an update that is both new and
+/// expired in one sync counts as new.
+public enum ChangeKind: String, Sendable, CaseIterable {
+    case new, removed, expired, superseded, revised
+}

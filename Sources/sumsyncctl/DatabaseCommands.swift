@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import SumsyncCore
+
+extension GlobalOptions {
+    /// The site database, opened read-only: works while the daemon runs or is stopped.
+    func openStore() throws -> SiteStore {
+        let paths: SitePaths
+        do {
+            paths = try self.paths()
+        } catch {
+            throw fail("\(error)")
+        }
+        do {
+            return try SiteStore(path: paths.database, readOnly: true)
+        } catch {
+            throw fail(error.message)
+        }
+    }
+}
+
+/// Writes JSON lines to standard output through one buffer (500,000 updates print quickly).
+struct JSONLineWriter {
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+    private var buffer = Data()
+
+    mutating func write(_ value: some Encodable) throws {
+        buffer.append(try encoder.encode(value))
+        buffer.append(0x0A)
+        if buffer.count > 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        FileHandle.standardOutput.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// `sumsyncctl updates [--product P] [--classification C] [--include-expired] [--json]`.
+struct UpdatesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "updates", abstract: "List the updates in the site database."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Only this product.")
+    var product: String?
+
+    @Option(help: "Only this classification.")
+    var classification: String?
+
+    @Flag(help: "Include expired updates.")
+    var includeExpired = false
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    func run() throws {
+        let store = try global.openStore()
+        var writer = JSONLineWriter()
+        var count = 0
+        try store.forEachUpdate(product: product, classification: classification, includeExpired: includeExpired) { update in
+            count += 1
+            if json {
+                try writer.write(update)
+            } else {
+                var flags: [String] = []
+                if update.expired { flags.append("expired") }
+                if update.superseded { flags.append("superseded") }
+                print("\(update.id)  r\(update.revision)  \(update.kb ?? "-")  \(update.classification)  \(update.title)\(flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")")
+            }
+        }
+        writer.flush()
+        if !json { FileHandle.standardError.write(Data("\(count) update(s)\n".utf8)) }
+    }
+}
+
+/// `sumsyncctl history [--limit N] [--json]`: newest first.
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show the site's past syncs, newest first.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "How many syncs to show.")
+    var limit = 20
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    func run() throws {
+        let store = try global.openStore()
+        let entries = try store.history(limit: max(1, limit))
+        if json {
+            var writer = JSONLineWriter()
+            for entry in entries { try writer.write(entry) }
+            writer.flush()
+            return
+        }
+        let rows = entries.map { entry in
+            [
+                entry.started, entry.trigger, entry.result, "v\(entry.catalogVersion)",
+                "+\(entry.new) ~\(entry.revised) x\(entry.expired) s\(entry.superseded) -\(entry.removed) =\(entry.unchanged)",
+                entry.error ?? "",
+            ]
+        }
+        Table.print(header: ["STARTED", "TRIGGER", "RESULT", "CATALOG", "NEW/REV/EXP/SUP/REM/UNCH", "ERROR"], rows: rows)
+    }
+}
+
+/// `sumsyncctl categories [--json]`: the products and classifications upstream offers.
+struct CategoriesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "categories", abstract: "List the products and classifications upstream offers, selected or not."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    func run() throws {
+        let config: HierarchyConfig
+        do {
+            config = try ConfigLoader().load(path: global.config)
+        } catch {
+            throw fail("cannot read the config to tell what is selected:\n\(error.description)")
+        }
+        let store = try global.openStore()
+        let entries = try store.categories(filter: UpdateFilter(config.sync))
+        if json {
+            var writer = JSONLineWriter()
+            for entry in entries { try writer.write(entry) }
+            writer.flush()
+            return
+        }
+        let rows = entries.map { entry in
+            [entry.kind, entry.name, entry.selected ? "yes" : "no", "\(entry.updates)", entry.firstSeen, entry.new ? "new" : ""]
+        }
+        Table.print(header: ["KIND", "NAME", "SELECTED", "UPDATES", "FIRST SEEN", ""], rows: rows)
+    }
+}
+
+/// Aligned columns for people.
+enum Table {
+    static func print(header: [String], rows: [[String]]) {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        for row in all {
+            let line = row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+            Swift.print(line.trimmingCharacters(in: .whitespaces))
+        }
+    }
+}
