@@ -31,9 +31,11 @@ struct CatalogApplier {
         let newer = "excluded.revision > updates.revision"
         let fields = [
             "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
-            "released_epoch", "revised", "supersedes", "upstream_expired", "size", "url", "description",
+            "released_epoch", "revised", "supersedes", "size", "url", "description",
         ]
+        // Upstream's expiry counts whatever the revision, and is final.
         let assignments = fields.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE updates.\($0) END" }
+            + ["upstream_expired = max(updates.upstream_expired, excluded.upstream_expired)"]
         self.upsert = try db.makeStatement(
             sql: """
                 INSERT INTO updates (id, revision, title, product, classification, languages, kb, bulletin, severity,
