@@ -77,7 +77,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SumsyncIntegrationTests",
-            dependencies: ["SumsyncCore"]
+            dependencies: [
+                "SumsyncCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]
