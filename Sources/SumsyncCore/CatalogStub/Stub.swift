@@ -69,3 +69,22 @@ public final class CatalogLineReader {
         }
     }
 }
+
+extension CatalogRecord {
+    public func jsonLine() -> String {
+        var object: [String: Any] = [
+            "id": id, "revision": revision, "title": title, "product": product, "classification": classification,
+            "languages": languages, "released": released, "expired": expired,
+        ]
+        if let kb { object["kb"] = kb }
+        if let bulletin { object["bulletin"] = bulletin }
+        if let severity { object["severity"] = severity }
+        if let revised { object["revised"] = revised }
+        if !supersedes.isEmpty { object["supersedes"] = supersedes }
+        if let size { object["size"] = size }
+        if let url { object["url"] = url }
+        if let description { object["description"] = description }
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -6,6 +6,8 @@ public enum ControlProtocol {
     public static let pingPath = "/v1/ping"
     /// `POST /v1/sync?full=true|false&wait=true|false`.
     public static let syncPath = "/v1/sync"
+    /// `GET /v1/status`: this site and its descendants, `{"sites":[…]}`.
+    public static let statusPath = "/v1/status"
 
     /// The answer to `ping`.
     public struct Ping: Codable, Sendable, Equatable {

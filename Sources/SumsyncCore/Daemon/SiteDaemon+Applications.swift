@@ -4,12 +4,41 @@ import Logging
 import NIOCore
 
 extension SiteDaemon {
-    /// The site-to-site listener on the site's `url`.
+    /// The site-to-site listener on the site's `url` (see docs/protocol.md). Every route but
+    /// `/v1/health` needs a request signed with the hierarchy key.
     nonisolated func makeSiteApplication(onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
-        let router = Router()
+        let router = Router(context: SiteRequestContext.self)
         router.get("/v1/health") { _, _ -> Response in
             let version = (try? self.store.catalogVersion()) ?? 0
             return try JSONResponse.make(["site": self.site.rawValue, "status": "ok", "catalog_version": "\(version)"])
+        }
+        let signed = router.group("/v1").add(
+            middleware: SignatureMiddleware(
+                signer: signerAtStart ?? RequestSigner(key: Data(UUID().uuidString.utf8)),
+                nonces: NonceCache(),
+                knownSites: { [codes = Set(configAtStart.sites.map(\.code.rawValue))] in codes },
+                refused: { reason, peer, site, path in
+                    self.loggerAtStart.warning(
+                        "Refused a site-to-site request from \(peer): \(reason)",
+                        metadata: [
+                            "peer.address": "\(peer)", "peer.site": "\(site ?? "none")", "request.path": "\(path)",
+                            "refusal.reason": "\(reason)",
+                        ].with(.requestRefused)
+                    )
+                }
+            )
+        )
+        signed.get("changes") { request, context -> Response in
+            try await self.serveChanges(request, context: context)
+        }
+        signed.post("sync-requests") { request, context -> Response in
+            try await self.receiveSyncRequest(request, context: context)
+        }
+        signed.post("status") { request, context -> Response in
+            try await self.receiveStatus(request, context: context)
+        }
+        signed.get("status") { _, _ -> Response in
+            try JSONResponse.make(StatusReport(sites: await self.statuses()))
         }
         let site = siteConfigAtStart
         return Application(
@@ -29,6 +58,9 @@ extension SiteDaemon {
         }
         router.post(RouterPath(ControlProtocol.syncPath)) { request, _ -> Response in
             try await self.handleSyncRequest(request)
+        }
+        router.get(RouterPath(ControlProtocol.statusPath)) { _, _ -> Response in
+            try JSONResponse.make(StatusReport(sites: await self.statuses()))
         }
         return Application(
             router: router,

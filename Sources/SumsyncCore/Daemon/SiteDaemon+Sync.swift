@@ -14,11 +14,8 @@ extension SiteDaemon {
                 var logger = await self.logger
                 logger[metadataKey: "sync.id"] = "\(id)"
                 logger[metadataKey: "sync.trigger"] = "\(trigger.rawValue)"
-                if config.site(self.site)?.parent != nil {
-                    return SyncEngine.Outcome(
-                        result: .failed, catalogVersion: (try? self.store.catalogVersion()) ?? 0,
-                        error: "site \(self.site) is a child site: it syncs from its parent, not from the upstream catalog"
-                    )
+                if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
+                    return await self.syncFromParent(id: id, trigger: trigger, parent: parent, progress: progress)
                 }
                 return await engine.syncFromCatalog(
                     id: id, trigger: trigger, config: config, full: full, progress: progress, logger: logger
@@ -26,6 +23,7 @@ extension SiteDaemon {
             },
             onFinished: { id, trigger, outcome in
                 await self.syncFinished(id: id, trigger: trigger, outcome: outcome)
+                await self.afterSync(outcome: outcome)
             }
         )
     }
@@ -121,5 +119,68 @@ extension SiteDaemon {
         }
         lastOutcome = outcome
         notifier.status(statusLine())
+    }
+}
+
+extension SiteDaemon {
+    /// A child's sync: pull the parent's changes, recorded in history like any sync.
+    func syncFromParent(id: String, trigger: SyncTrigger, parent: SiteConfig, progress: SyncProgress) async
+        -> SyncEngine.Outcome
+    {
+        let before = (try? store.catalogVersion()) ?? 0
+        do {
+            try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: Date())
+        } catch {
+            return SyncEngine.Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
+        }
+        let client = SiteClient(httpClient: httpClient, signer: signerAtStart ?? RequestSigner(key: Data()), site: site)
+        let sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
+        var outcome: SyncEngine.Outcome
+        do {
+            outcome = try await sync.run(id: id, progress: progress)
+        } catch {
+            outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
+        }
+        try? store.recordSyncFinished(id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: Date())
+        return outcome
+    }
+
+    /// After any sync: pass a changed catalog on to the children, report status up, and plan a retry
+    /// after a failure.
+    func afterSync(outcome: SyncEngine.Outcome) async {
+        if outcome.result == .succeeded && outcome.catalogVersion != lastNotifiedVersion {
+            lastNotifiedVersion = outcome.catalogVersion
+            if !config.children(of: site).isEmpty {
+                progressOfNotification()
+                await links.notifyChildren(version: outcome.catalogVersion)
+            }
+        }
+        await links.checkStaleness(ownVersion: outcome.catalogVersion)
+        await relayStatus()
+        scheduleRetry(after: outcome)
+    }
+
+    private func progressOfNotification() {
+        let children = config.children(of: site).map(\.code.rawValue).joined(separator: ", ")
+        logger.info("Sending sync requests to child site(s): \(children).")
+    }
+
+    /// After a failure, retry: every `retry-interval` at the top (as Configuration Manager does); from
+    /// a child, with exponential backoff capped at `retry-interval`, so a returning parent is met quickly.
+    func scheduleRetry(after outcome: SyncEngine.Outcome) {
+        retryTask?.cancel()
+        guard outcome.result == .failed else {
+            failedAttempts = 0
+            return
+        }
+        failedAttempts += 1
+        let interval = config.sync.retryInterval.duration
+        let delay = siteConfig.parent == nil ? interval : LinkState.backoff(attempt: failedAttempts, cap: interval)
+        logger.notice("Will retry the sync in \(delay.components.seconds) s.", metadata: ["retry.seconds": "\(delay.components.seconds)"])
+        retryTask = Task {
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return }
+            await self.requestSync(trigger: .retry, source: "retry schedule")
+        }
     }
 }

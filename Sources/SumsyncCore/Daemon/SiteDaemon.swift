@@ -26,6 +26,17 @@ public actor SiteDaemon {
     /// Made at the start of ``run()``; runs every sync.
     var coordinator: SyncCoordinator!
     var lastOutcome: SyncEngine.Outcome?
+    /// When the schedule fires next (top-level site with a schedule).
+    var nextScheduledRun: Date?
+    var lastNotifiedVersion: Int?
+    var retryTask: Task<Void, Never>?
+    var failedAttempts = 0
+    var backgroundTasks: [Task<Void, Never>] = []
+    /// Signs site-to-site requests; nil when the config has no hierarchy key (a single site).
+    nonisolated let signerAtStart: RequestSigner?
+    nonisolated let configAtStart: HierarchyConfig
+    /// Sync requests to children, status from and to the rest of the hierarchy.
+    let links: HierarchyLinks
 
     /// Loads and validates the config, makes the folders and opens the site database.
     ///
@@ -72,6 +83,14 @@ public actor SiteDaemon {
         httpConfiguration.timeout.connect = .seconds(10)
         httpConfiguration.decompression = .disabled
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        self.configAtStart = config
+        let signer = config.hierarchy.key.map { RequestSigner(key: $0) }
+        self.signerAtStart = signer
+        self.links = HierarchyLinks(
+            site: code, store: store,
+            client: SiteClient(httpClient: httpClient, signer: signer ?? RequestSigner(key: Data()), site: code),
+            config: config, logger: logger
+        )
     }
 
     var siteConfig: SiteConfig { config.site(site)! }
@@ -131,6 +150,23 @@ public actor SiteDaemon {
             ]
         )
         notifier.ready(status: statusLine())
+        startBackgroundWork()
+    }
+
+    /// What runs once the daemon is ready: a child's catch-up from its parent, and the staleness watch.
+    func startBackgroundWork() {
+        lastNotifiedVersion = try? store.catalogVersion()
+        if siteConfig.parent != nil {
+            backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
+        }
+        backgroundTasks.append(
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(30))
+                    await self.links.checkStaleness(ownVersion: (try? self.store.catalogVersion()) ?? 0)
+                }
+            }
+        )
     }
 
     func handle(signal number: Int32, group: ServiceGroup) async {
@@ -138,7 +174,7 @@ public actor SiteDaemon {
         case SIGUSR1:
             await requestSync(trigger: .manual, source: "SIGUSR1")
         case SIGHUP:
-            reload()
+            await reload()
         case SIGTERM, SIGINT:
             logger.info("Stopping on \(number == SIGTERM ? "SIGTERM" : "SIGINT").")
             notifier.stopping(status: "Stopping.")
@@ -146,6 +182,9 @@ public actor SiteDaemon {
                 logger.notice("Stopping the running sync; it is rolled back and nothing of it is applied.")
             }
             await coordinator.stop()
+            retryTask?.cancel()
+            backgroundTasks.forEach { $0.cancel() }
+            await links.stop()
             await group.triggerGracefulShutdown()
         default:
             break
@@ -153,7 +192,7 @@ public actor SiteDaemon {
     }
 
     /// Reads the config again and swaps it in; a broken one keeps the current config running.
-    func reload() {
+    func reload() async {
         notifier.reloading(status: "Reloading configuration.")
         do throws(ConfigError) {
             let fresh = try loader.load(path: options.configPath)
@@ -168,6 +207,7 @@ public actor SiteDaemon {
                 )
             }
             config = fresh
+            await links.update(config: fresh)
             logger.notice("Configuration reloaded from \(options.configPath).")
         } catch {
             logger.error(

@@ -71,6 +71,11 @@ extension SiteStore {
                     );
                     CREATE INDEX sync_history_started ON sync_history (started);
 
+                    CREATE TABLE site_reports (
+                        site TEXT PRIMARY KEY NOT NULL,
+                        report TEXT NOT NULL
+                    );
+
                     CREATE TABLE categories (
                         kind TEXT NOT NULL,
                         name TEXT NOT NULL,

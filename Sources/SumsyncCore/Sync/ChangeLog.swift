@@ -76,11 +76,50 @@ enum JSONText {
         return text + "\""
     }
 
-    /// Decodes a stored list; nil or malformed → [].
+    /// Decodes a list written by ``array(_:)``; nil or malformed → [].
     static func decodeArray(_ text: String?) -> [String] {
-        guard let text, let data = text.data(using: .utf8),
-            let array = try? JSONSerialization.jsonObject(with: data) as? [String]
-        else { return [] }
-        return array
+        guard var text, text.utf8.count >= 2 else { return [] }
+        return text.withUTF8 { bytes -> [String] in
+            guard bytes.first == UInt8(ascii: "["), bytes.last == UInt8(ascii: "]") else { return [] }
+            var result: [String] = []
+            var index = 1
+            while index < bytes.count - 1 {
+                guard bytes[index] == UInt8(ascii: "\"") else {
+                    index += 1
+                    continue
+                }
+                index += 1
+                var value: [UInt8] = []
+                var escaped = false
+                while index < bytes.count - 1 {
+                    let byte = bytes[index]
+                    if escaped {
+                        switch byte {
+                        case UInt8(ascii: "n"): value.append(0x0A)
+                        case UInt8(ascii: "r"): value.append(0x0D)
+                        case UInt8(ascii: "t"): value.append(0x09)
+                        case UInt8(ascii: "u"):
+                            // Only control characters are written as \u escapes.
+                            if index + 4 < bytes.count, let code = UInt8(String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self), radix: 16) {
+                                value.append(code)
+                                index += 4
+                            }
+                        default: value.append(byte)
+                        }
+                        escaped = false
+                    } else if byte == UInt8(ascii: "\\") {
+                        escaped = true
+                    } else if byte == UInt8(ascii: "\"") {
+                        break
+                    } else {
+                        value.append(byte)
+                    }
+                    index += 1
+                }
+                result.append(String(decoding: value, as: UTF8.self))
+                index += 1
+            }
+            return result
+        }
     }
 }

@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+
+/// Applies a downloaded change stream (see ``ChangeFeed``) inside the caller's write transaction.
+///
+/// The stream must be whole: its header's counts, its lines and its trailer must agree, or nothing is
+/// applied. The child mirrors its parent: records overwrite stored ones, `expired` is the parent's
+/// verdict, supersedence is recomputed from the same lists, and the catalog version becomes the parent's.
+struct ChangeApplier: Sendable {
+    let path: String
+    let parent: SiteCode
+
+    func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
+        try ChangeLog.begin(db)
+        try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
+        let syncNumber = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
+        let fields = [
+            "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
+            "released_epoch", "revised", "supersedes", "upstream_expired", "expired", "size", "url", "description",
+        ]
+        let differs = fields.map { "updates.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
+        let upsert = try db.makeStatement(
+            sql: """
+                INSERT INTO updates (id, \(fields.joined(separator: ", ")), seen_sync, pending_kind)
+                VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?, 'new')
+                ON CONFLICT(id) DO UPDATE SET
+                    seen_sync = excluded.seen_sync,
+                    pending_kind = CASE WHEN updates.expired = 0 AND excluded.expired = 1 THEN 'expired'
+                        WHEN \(differs) THEN 'revised' ELSE updates.pending_kind END,
+                    \(fields.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+                """
+        )
+        let remove = try db.makeStatement(
+            sql: """
+                INSERT OR IGNORE INTO changes_pending (update_id, kind) SELECT id, 'removed' FROM updates WHERE id = ?;
+                """
+        )
+        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ?")
+        let reader = try CatalogLineReader(path: path)
+        var header: ChangeFeed.Header?
+        var trailer: ChangeFeed.Trailer?
+        var upserts = 0
+        var removals = 0
+        let decoder = JSONDecoder()
+        try reader.forEachLine { number, bytes in
+            if number & 1023 == 0 {
+                if progress.isStopRequested { throw SyncError.cancelled }
+                progress.advance(to: upserts + removals)
+            }
+            guard trailer == nil else { throw SyncError("the change stream from parent \(parent) has lines after its end") }
+            guard let header else {
+                let parsed = try decoder.decode(ChangeFeed.Header.self, from: Data(bytes))
+                guard parsed.sumsync == "changes" else { throw SyncError("parent \(parent) sent something that is not a change stream") }
+                header = parsed
+                progress.enter(.applying, total: parsed.upserts + parsed.removals)
+                return
+            }
+            if upserts < header.upserts {
+                let record = try CatalogRecordParser.parse(bytes, line: number)
+                try upsert.execute(arguments: [
+                    record.id, record.revision, record.title, record.product, record.classification,
+                    JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
+                    record.releasedEpoch, record.revised, record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes),
+                    record.expired, record.expired, record.size, record.url, record.description, syncNumber,
+                ] as StatementArguments)
+                upserts += 1
+            } else if removals < header.removals {
+                let removal = try decoder.decode(ChangeFeed.Removal.self, from: Data(bytes))
+                try remove.execute(arguments: [removal.removed])
+                try delete.execute(arguments: [removal.removed])
+                removals += 1
+            } else {
+                trailer = try decoder.decode(ChangeFeed.Trailer.self, from: Data(bytes))
+            }
+        }
+        guard let header, let trailer, trailer.end == header.to, trailer.upserts == upserts, trailer.removals == removals
+        else {
+            throw SyncError("the change stream from parent \(parent) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
+        }
+        if header.full {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO changes_pending (update_id, kind) SELECT id, 'removed' FROM updates WHERE seen_sync != ?;
+                    DELETE FROM updates WHERE seen_sync != ?;
+                    """,
+                arguments: [syncNumber, syncNumber]
+            )
+        }
+        try Supersedence.recompute(db)
+        var counts = ChangeCounts()
+        for row in try Row.fetchAll(db, sql: "SELECT pending_kind, count(*) FROM updates WHERE pending_kind IS NOT NULL GROUP BY pending_kind") {
+            let count: Int = row[1]
+            switch ChangeKind(rawValue: row[0]) {
+            case .new: counts.new = count
+            case .revised: counts.revised = count
+            case .expired: counts.expired = count
+            case .superseded: counts.superseded = count
+            case .removed, .none: break
+            }
+        }
+        counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
+        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
+        counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
+        let (version, _) = try ChangeLog.commit(db, version: header.to)
+        return (counts, version)
+    }
+}

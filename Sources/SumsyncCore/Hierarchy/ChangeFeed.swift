@@ -1,0 +1,114 @@
+import Foundation
+import GRDB
+
+/// The site-to-site change stream (`GET /v1/changes?since=V`), written from one consistent read of the
+/// site database. See docs/protocol.md.
+///
+/// ```
+/// {"sumsync":"changes","site":"CAS","from":3,"to":5,"full":false,"upserts":2,"removals":1}
+/// <2 catalog lines: the full update records, `expired` as this site holds it>
+/// {"removed":"<id>"}
+/// {"end":5,"upserts":2,"removals":1}
+/// ```
+/// `since=0`, or a `since` ahead of this site, gives the full snapshot (`"full":true`): the receiver then
+/// removes whatever the snapshot does not list.
+enum ChangeFeed {
+    struct Header: Codable, Equatable {
+        var sumsync = "changes"
+        var site: String
+        var from: Int
+        var to: Int
+        var full: Bool
+        var upserts: Int
+        var removals: Int
+    }
+
+    struct Trailer: Codable, Equatable {
+        var end: Int
+        var upserts: Int
+        var removals: Int
+    }
+
+    struct Removal: Codable, Equatable {
+        var removed: String
+    }
+
+    /// `since` is older than the retained change log: the child must resync from `since=0`.
+    struct TooOld: Error {
+        let floor: Int
+    }
+
+    /// Writes the feed for `since` to `path` and returns its header.
+    static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
+        try store.pool.read { db in
+            let state = try Row.fetchOne(db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
+            let current: Int = state["catalog_version"]
+            let floor: Int = state["change_log_floor"]
+            let full = since <= 0 || since > current
+            if !full && since < floor { throw TooOld(floor: floor) }
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let file = FileHandle(forWritingAtPath: path)
+            else { throw CocoaError(.fileWriteUnknown) }
+            defer { try? file.close() }
+            var buffer = Data()
+            func emit(_ line: String) throws {
+                buffer.append(contentsOf: line.utf8)
+                buffer.append(0x0A)
+                if buffer.count >= 1 << 20 {
+                    try file.write(contentsOf: buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            // Counted first, in the same snapshot, so the header can promise what follows.
+            let upsertSQL: String
+            let removalSQL: String?
+            if full {
+                upsertSQL = "SELECT * FROM updates ORDER BY id"
+                removalSQL = nil
+            } else {
+                upsertSQL = """
+                    SELECT u.* FROM updates u
+                    WHERE u.id IN (SELECT DISTINCT update_id FROM changes WHERE version > ?) ORDER BY u.id
+                    """
+                removalSQL = """
+                    SELECT DISTINCT update_id FROM changes
+                    WHERE version > ? AND update_id NOT IN (SELECT id FROM updates) ORDER BY update_id
+                    """
+            }
+            let arguments: StatementArguments = full ? [] : [since]
+            let upserts = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(upsertSQL))", arguments: arguments) ?? 0
+            let removals = try removalSQL.map { try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0 } ?? 0
+            let header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: upserts, removals: removals)
+            try emit(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
+            let rows = try Row.fetchCursor(db, sql: upsertSQL, arguments: arguments)
+            while let row = try rows.next() {
+                try emit(UpdateRow.record(from: row).jsonLine())
+            }
+            if let removalSQL {
+                let ids = try String.fetchCursor(db, sql: removalSQL, arguments: arguments)
+                while let id = try ids.next() {
+                    try emit(#"{"removed":"\#(id)"}"#)
+                }
+            }
+            try emit(String(decoding: try JSONEncoder().encode(Trailer(end: current, upserts: upserts, removals: removals)), as: UTF8.self))
+            try file.write(contentsOf: buffer)
+            return header
+        }
+    }
+}
+
+/// Stored update rows as catalog records.
+enum UpdateRow {
+    /// The record as this site holds it; `expired` is the site's own verdict (upstream's, or superseded
+    /// long enough), so children mirror it rather than recompute it with their own clocks.
+    static func record(from row: Row) -> CatalogRecord {
+        CatalogRecord(
+            id: row["id"], revision: row["revision"], title: row["title"], product: row["product"],
+            classification: row["classification"], languages: JSONText.decodeArray(row["languages"]), kb: row["kb"],
+            bulletin: row["bulletin"], severity: row["severity"], released: row["released"],
+            releasedEpoch: row["released_epoch"], revised: row["revised"],
+            supersedes: JSONText.decodeArray(row["supersedes"]), expired: row["expired"], size: row["size"],
+            url: row["url"], description: row["description"]
+        )
+    }
+}

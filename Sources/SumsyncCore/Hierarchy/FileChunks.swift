@@ -1,0 +1,41 @@
+import Foundation
+import NIOCore
+
+/// A file's bytes as an async sequence of 1 MiB buffers, read on demand (so a slow reader never makes
+/// the whole file sit in memory). The file is unlinked when the sequence is made: it lives until the
+/// descriptor closes.
+struct FileChunks: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    fileprivate final class Descriptor: @unchecked Sendable {
+        let fd: Int32
+        init(fd: Int32) { self.fd = fd }
+        deinit { close(fd) }
+    }
+
+    private let descriptor: Descriptor
+
+    /// Opens `path` and unlinks it.
+    init(consuming path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile) }
+        unlink(path)
+        descriptor = Descriptor(fd: fd)
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        fileprivate let descriptor: Descriptor
+
+        mutating func next() async throws -> ByteBuffer? {
+            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { pointer in
+                let read = Foundation.read(descriptor.fd, pointer.baseAddress!, pointer.count)
+                guard read >= 0 else { throw CocoaError(.fileReadUnknown) }
+                return read
+            }
+            return count == 0 ? nil : buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(descriptor: descriptor) }
+}

@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Logging
+
+/// A child site's sync: pull `changes?since=<its version>` from its parent and apply them in one
+/// transaction, with the same all-or-nothing guarantees as the top-level sync. Afterwards the child's
+/// catalog version is its parent's.
+struct ParentSync {
+    let store: SiteStore
+    let client: SiteClient
+    let parent: SiteConfig
+    let stateDirectory: String
+
+    func run(id: String, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
+        let version = (try? store.catalogVersion()) ?? 0
+        progress.enter(.fetching)
+        let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
+        defer { unlink(path) }
+        var since = version
+        var response = try await fetch(since: since)
+        if response.status.code == 410 {
+            // Behind the parent's retained change log: take the full snapshot instead.
+            since = 0
+            response = try await fetch(since: 0)
+        }
+        guard response.status == .ok else {
+            let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
+            throw SyncError("parent \(parent.code) answered HTTP \(response.status.code): \(ControlClient.errorMessage(body))")
+        }
+        try await download(response, to: path, progress: progress)
+        let apply = ChangeApplier(path: path, parent: parent.code)
+        let counts: ChangeCounts
+        let newVersion: Int
+        do {
+            (counts, newVersion) = try await store.pool.write { db in try apply.apply(db, progress: progress) }
+        } catch let error as SyncError {
+            throw error
+        } catch let error as CatalogError {
+            throw SyncError("malformed change stream from parent \(parent.code): \(error.description); nothing was applied")
+        } catch {
+            throw SyncError("the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
+        }
+        return SyncEngine.Outcome(result: .succeeded, counts: counts, catalogVersion: newVersion)
+    }
+
+    private func fetch(since: Int) async throws(SyncError) -> HTTPClientResponse {
+        do {
+            return try await client.send(.GET, base: parent.url, path: "/v1/changes", query: "since=\(since)", timeout: .minutes(30))
+        } catch {
+            throw SyncError("cannot reach parent site \(parent.code) at \(parent.url): \(error.description)")
+        }
+    }
+
+    private func download(_ response: HTTPClientResponse, to path: String, progress: SyncProgress) async throws(SyncError) {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var received = 0
+        do {
+            for try await chunk in response.body {
+                if progress.isStopRequested { throw SyncError.cancelled }
+                try chunk.withUnsafeReadableBytes { buffer in
+                    var offset = 0
+                    while offset < buffer.count {
+                        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                        if written < 0 { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+                        offset += written
+                    }
+                }
+                received += chunk.readableBytes
+                progress.advance(to: received)
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError("lost the connection to parent \(parent.code) while receiving changes: \(error); nothing was applied")
+        }
+    }
+}

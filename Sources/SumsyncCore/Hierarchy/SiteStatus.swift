@@ -1,0 +1,117 @@
+import Foundation
+
+/// One site's sync state as `GET /v1/status` and `sumsyncctl status --json` show it.
+public struct SiteStatus: Codable, Sendable, Equatable {
+    /// `never-synced`, `synchronizing`, `succeeded`, `failed`.
+    public enum State: String, Codable, Sendable {
+        case neverSynced = "never-synced"
+        case synchronizing
+        case succeeded
+        case failed
+    }
+
+    /// The state of the link from a site's parent to it: `healthy`, `degraded` (recent failures), `error`.
+    public enum Link: String, Codable, Sendable {
+        case healthy
+        case degraded
+        case error
+    }
+
+    public var site: String
+    public var parent: String?
+    public var url: String
+    public var state: State
+    public var catalogVersion: Int
+    public var updates: Int
+    public var lastSyncStarted: String?
+    public var lastSyncFinished: String?
+    public var lastSuccess: String?
+    public var lastError: String?
+    public var link: Link
+    /// Catalog versions behind the top-level site.
+    public var lag: Int
+    /// The next scheduled sync (top-level site only).
+    public var nextSync: String?
+    /// Not at its parent's catalog version within `stale-after`.
+    public var stale: Bool
+    /// When this entry was reported (by the site itself, relayed up).
+    public var reportedAt: String?
+
+    public init(
+        site: String, parent: String?, url: String, state: State, catalogVersion: Int, updates: Int,
+        lastSyncStarted: String? = nil, lastSyncFinished: String? = nil, lastSuccess: String? = nil,
+        lastError: String? = nil, link: Link = .healthy, lag: Int = 0, nextSync: String? = nil, stale: Bool = false,
+        reportedAt: String? = nil
+    ) {
+        self.site = site
+        self.parent = parent
+        self.url = url
+        self.state = state
+        self.catalogVersion = catalogVersion
+        self.updates = updates
+        self.lastSyncStarted = lastSyncStarted
+        self.lastSyncFinished = lastSyncFinished
+        self.lastSuccess = lastSuccess
+        self.lastError = lastError
+        self.link = link
+        self.lag = lag
+        self.nextSync = nextSync
+        self.stale = stale
+        self.reportedAt = reportedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case site, parent, url, state, updates, link, lag, stale
+        case catalogVersion = "catalog_version"
+        case lastSyncStarted = "last_sync_started"
+        case lastSyncFinished = "last_sync_finished"
+        case lastSuccess = "last_success"
+        case lastError = "last_error"
+        case nextSync = "next_sync"
+        case reportedAt = "reported_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(site, forKey: .site)
+        try container.encode(parent, forKey: .parent)
+        try container.encode(url, forKey: .url)
+        try container.encode(state, forKey: .state)
+        try container.encode(catalogVersion, forKey: .catalogVersion)
+        try container.encode(updates, forKey: .updates)
+        try container.encode(lastSyncStarted, forKey: .lastSyncStarted)
+        try container.encode(lastSyncFinished, forKey: .lastSyncFinished)
+        try container.encode(lastSuccess, forKey: .lastSuccess)
+        try container.encode(lastError, forKey: .lastError)
+        try container.encode(link, forKey: .link)
+        try container.encode(lag, forKey: .lag)
+        try container.encode(nextSync, forKey: .nextSync)
+        try container.encode(stale, forKey: .stale)
+        try container.encode(reportedAt, forKey: .reportedAt)
+    }
+}
+
+/// `{"sites":[…]}`: a site and its descendants.
+public struct StatusReport: Codable, Sendable, Equatable {
+    public var sites: [SiteStatus]
+    public init(sites: [SiteStatus]) { self.sites = sites }
+}
+
+/// `POST /v1/sync-requests`: a parent asks a child to sync.
+public struct SyncRequestMessage: Codable, Sendable, Equatable {
+    public var origin: String
+    public var catalogVersion: Int
+    public var requestID: String
+
+    public init(origin: String, catalogVersion: Int, requestID: String) {
+        self.origin = origin
+        self.catalogVersion = catalogVersion
+        self.requestID = requestID
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case origin
+        case catalogVersion = "catalog_version"
+        case requestID = "request_id"
+    }
+}

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import SumsyncCore
+
+/// `sumsyncctl status [--json]`: this site and its descendants.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the sync state of this site and every site below it."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "One JSON object {\"sites\":[…]}.")
+    var json = false
+
+    func run() async throws {
+        let site: SiteCode
+        let paths: SitePaths
+        do {
+            site = try global.siteCode()
+            paths = try global.paths()
+        } catch {
+            throw fail("\(error)")
+        }
+        let client = ControlClient(socketPath: paths.controlSocket, site: site.rawValue)
+        let answer: (status: Int, body: Data)
+        do {
+            answer = try await client.send(path: ControlProtocol.statusPath)
+        } catch {
+            throw fail(error.description)
+        }
+        guard answer.status == 200 else { throw fail(ControlClient.errorMessage(answer.body)) }
+        if json {
+            FileHandle.standardOutput.write(answer.body)
+            return
+        }
+        let report = try JSONDecoder().decode(StatusReport.self, from: answer.body)
+        let rows = report.sites.map { status -> [String] in
+            var state = status.state.rawValue
+            if status.stale { state += " (stale)" }
+            return [
+                status.site, status.parent ?? "-", state, "v\(status.catalogVersion)", "\(status.updates)",
+                status.lag == 0 ? "0" : "\(status.lag) behind", status.link.rawValue, status.lastSuccess ?? "never",
+                status.nextSync ?? "", status.lastError ?? "",
+            ]
+        }
+        Table.print(
+            header: ["SITE", "PARENT", "STATE", "CATALOG", "UPDATES", "LAG", "LINK", "LAST SUCCESS", "NEXT SYNC", "LAST ERROR"],
+            rows: rows
+        )
+    }
+}
