@@ -82,6 +82,7 @@ let package = Package(
             dependencies: [
                 "SumsyncCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ],
