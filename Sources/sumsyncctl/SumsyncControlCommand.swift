@@ -10,7 +10,7 @@ struct SumsyncControlCommand: AsyncParsableCommand {
         abstract: "Control and inspect sumsync sites.",
         subcommands: [
             CheckConfigCommand.self, PingCommand.self, SyncCommand.self, UpdatesCommand.self, HistoryCommand.self,
-            CategoriesCommand.self, StatusCommand.self,
+            CategoriesCommand.self, StatusCommand.self, ScheduleCommand.self,
         ]
     )
 

@@ -8,8 +8,15 @@ public struct ConfigLoader: Sendable {
     /// A folder holding a `hierarchy.key` credential (`$CREDENTIALS_DIRECTORY`); it wins over `key-file`.
     public var credentialsDirectory: String?
 
-    /// Validates schedule expressions; set by the layer that owns the schedule parser.
-    public var validateSchedule: @Sendable (String) -> String? = { _ in nil }
+    /// Validates schedule expressions: nil when valid, else the problem.
+    public var validateSchedule: @Sendable (String) -> String? = { text in
+        do throws(ScheduleParseError) {
+            _ = try Schedule.parse(text)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
 
     /// Makes a loader; `credentialsDirectory` defaults to `$CREDENTIALS_DIRECTORY`.
     public init(credentialsDirectory: String? = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"]) {

@@ -99,7 +99,7 @@ extension SiteDaemon {
             site: site.rawValue, parent: me.parent?.rawValue, url: me.url, state: state, catalogVersion: version,
             updates: updates, lastSyncStarted: history.first?.started, lastSyncFinished: lastFinished?.finished,
             lastSuccess: lastSuccess?.finished, lastError: lastFinished?.result == "failed" ? lastFinished?.error : nil,
-            link: .healthy, nextSync: nextSyncText(), reportedAt: Timestamp.format(Date())
+            link: .healthy, nextSync: nextSyncText(), reportedAt: RFC3339.format(Date())
         )
     }
 
@@ -118,6 +118,6 @@ extension SiteDaemon {
 extension SiteDaemon {
     /// The next scheduled sync in RFC 3339, for the top-level site with a schedule.
     func nextSyncText() -> String? {
-        nextScheduledRun.map { Timestamp.format($0) }
+        nextScheduledRun.map { RFC3339.format($0) }
     }
 }

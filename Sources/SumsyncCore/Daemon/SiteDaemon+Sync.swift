@@ -169,6 +169,15 @@ extension SiteDaemon {
     /// a child, with exponential backoff capped at `retry-interval`, so a returning parent is met quickly.
     func scheduleRetry(after outcome: SyncEngine.Outcome) {
         retryTask?.cancel()
+        if siteConfig.parent == nil, scheduleState != nil {
+            // The top's retries belong to its schedule, which lets the next scheduled run take over.
+            let failed = outcome.result == .failed
+            if failed {
+                logger.notice("Will retry the sync in \(config.sync.retryInterval) unless the next scheduled run comes first.")
+            }
+            scheduleEvent { $0.syncFinished(succeeded: !failed, now: Date()) }
+            return
+        }
         guard outcome.result == .failed else {
             failedAttempts = 0
             return

@@ -32,6 +32,8 @@ public actor SiteDaemon {
     var retryTask: Task<Void, Never>?
     var failedAttempts = 0
     var backgroundTasks: [Task<Void, Never>] = []
+    var scheduleState: ScheduleStateMachine?
+    var timer: WallClockTimer?
     /// Signs site-to-site requests; nil when the config has no hierarchy key (a single site).
     nonisolated let signerAtStart: RequestSigner?
     nonisolated let configAtStart: HierarchyConfig
@@ -156,6 +158,7 @@ public actor SiteDaemon {
     /// What runs once the daemon is ready: a child's catch-up from its parent, and the staleness watch.
     func startBackgroundWork() {
         lastNotifiedVersion = try? store.catalogVersion()
+        startSchedule()
         if siteConfig.parent != nil {
             backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
         }
@@ -183,6 +186,7 @@ public actor SiteDaemon {
             }
             await coordinator.stop()
             retryTask?.cancel()
+            timer?.cancel()
             backgroundTasks.forEach { $0.cancel() }
             await links.stop()
             await group.triggerGracefulShutdown()
@@ -208,6 +212,7 @@ public actor SiteDaemon {
             }
             config = fresh
             await links.update(config: fresh)
+            rescheduleAfterReload()
             logger.notice("Configuration reloaded from \(options.configPath).")
         } catch {
             logger.error(
@@ -221,12 +226,18 @@ public actor SiteDaemon {
     /// The one-line summary shown by `systemctl status` and `sumsyncctl ping`.
     func statusLine() -> String {
         let version = (try? store.catalogVersion()) ?? 0
-        let schedule = siteConfig.parent == nil && config.sync.schedule != nil ? "Schedule: \(config.sync.schedule!)." : "No schedule."
         var line = "Idle. Catalog v\(version)."
         if let last = lastOutcome, last.result == .failed {
             line += " Last sync failed: \(last.error ?? "unknown error")."
         }
-        return line + " " + schedule
+        if siteConfig.parent != nil {
+            let parent = siteConfig.parent!.rawValue
+            return line + " Syncs from parent \(parent)."
+        }
+        if let next = nextScheduledRun {
+            return line + " Next sync \(RFC3339.format(next))."
+        }
+        return line + (config.sync.schedule == nil ? " No schedule." : " Schedule has no next run.")
     }
 
     func ping() async -> ControlProtocol.Ping {
@@ -237,7 +248,7 @@ public actor SiteDaemon {
         return ControlProtocol.Ping(
             site: site.rawValue, pid: getpid(), uptimeSeconds: Int(uptime.components.seconds),
             state: running == nil ? "idle" : "synchronizing", catalogVersion: (try? store.catalogVersion()) ?? 0,
-            nextSync: nil, status: status
+            nextSync: nextSyncText(), status: status
         )
     }
 

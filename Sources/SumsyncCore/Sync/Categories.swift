@@ -26,7 +26,7 @@ enum Categories {
         _ offered: [CatalogApplier.CategoryKey: Int], filter: UpdateFilter, syncID: String, at date: Date, db: Database
     ) throws -> [(kind: String, name: String)] {
         let firstEver = try Int.fetchOne(db, sql: "SELECT count(*) FROM categories") == 0
-        let now = Timestamp.format(date)
+        let now = RFC3339.format(date)
         var fresh: [(kind: String, name: String)] = []
         let statement = try db.makeStatement(
             sql: """

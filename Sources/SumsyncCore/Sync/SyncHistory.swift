@@ -71,7 +71,7 @@ extension SiteStore {
                     INSERT INTO sync_history (sync_id, site, trigger, started, result, catalog_version)
                     VALUES (?, ?, ?, ?, 'running', ?)
                     """,
-                arguments: [id, site.rawValue, trigger.rawValue, Timestamp.format(date), version]
+                arguments: [id, site.rawValue, trigger.rawValue, RFC3339.format(date), version]
             )
         }
     }
@@ -87,7 +87,7 @@ extension SiteStore {
                     WHERE sync_id = ?
                     """,
                 arguments: [
-                    Timestamp.format(date), result.rawValue, version, counts.new, counts.revised, counts.expired,
+                    RFC3339.format(date), result.rawValue, version, counts.new, counts.revised, counts.expired,
                     counts.superseded, counts.removed, counts.unchanged, error, id,
                 ]
             )
@@ -103,7 +103,7 @@ extension SiteStore {
                         error = 'interrupted: the daemon stopped during this sync; nothing of it was applied'
                     WHERE result = 'running'
                     """,
-                arguments: [Timestamp.format(date)]
+                arguments: [RFC3339.format(date)]
             )
             return db.changesCount
         }
@@ -116,18 +116,5 @@ extension SiteStore {
                 db, sql: "SELECT * FROM sync_history ORDER BY started DESC, rowid DESC LIMIT ?", arguments: [limit]
             )
         }
-    }
-}
-
-/// RFC 3339 UTC timestamps for the database and JSON output (`2026-11-25T16:00:00Z`).
-enum Timestamp {
-    static func format(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour, parts.tm_min, parts.tm_sec
-        )
     }
 }
