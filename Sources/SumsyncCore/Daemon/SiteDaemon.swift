@@ -149,7 +149,7 @@ public actor SiteDaemon {
                 "catalog.version": "\((try? store.catalogVersion()) ?? 0)",
                 "hierarchy.key-file": "\(config.hierarchy.keyFile ?? "none")",
                 "config.file": "\(options.configPath)",
-            ]
+            ].with(.daemonReady)
         )
         notifier.ready(status: statusLine())
         startBackgroundWork()
@@ -179,7 +179,7 @@ public actor SiteDaemon {
         case SIGHUP:
             await reload()
         case SIGTERM, SIGINT:
-            logger.info("Stopping on \(number == SIGTERM ? "SIGTERM" : "SIGINT").")
+            logger.info("Stopping on \(number == SIGTERM ? "SIGTERM" : "SIGINT").", metadata: [:].with(.daemonStopping))
             notifier.stopping(status: "Stopping.")
             if await coordinator.current != nil {
                 logger.notice("Stopping the running sync; it is rolled back and nothing of it is applied.")
@@ -213,11 +213,15 @@ public actor SiteDaemon {
             config = fresh
             await links.update(config: fresh)
             rescheduleAfterReload()
-            logger.notice("Configuration reloaded from \(options.configPath).")
+            logger.notice(
+                "Configuration reloaded from \(options.configPath).",
+                metadata: ["config.file": "\(options.configPath)"].with(.configReloaded)
+            )
         } catch {
             logger.error(
                 "Configuration rejected, still running on the previous one: \(error.summary)",
                 metadata: ["config.file": "\(options.configPath)", "config.errors": "\(error.description)"]
+                    .with(.configRejected)
             )
         }
         notifier.ready(status: statusLine())

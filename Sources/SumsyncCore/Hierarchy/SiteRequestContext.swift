@@ -13,7 +13,11 @@ public struct SiteRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.peer = source.channel.remoteAddress.map { "\($0)" } ?? "unknown"
+        if let address = source.channel.remoteAddress, let ip = address.ipAddress {
+            self.peer = address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
+        } else {
+            self.peer = "unknown"
+        }
     }
 
     /// Signed bodies are small control messages; changes flow in responses, not requests.
