@@ -155,6 +155,9 @@ struct ConfigValidation {
         if let disconnected = reader.bool("disconnected") { settings.disconnected = disconnected }
         if let skip = reader.bool("skip-invalid") { settings.skipInvalid = skip }
         if let keys = reader.strings("trusted-keys") { settings.trustedKeys = keys.map(resolve) }
+        if let span = reader.timeSpan("timeout") {
+            if span.seconds < 1 { reader.fail("timeout", "must be at least 1s") } else { settings.timeout = span }
+        }
         reader.finish()
         issues += reader.issues
         return settings

@@ -82,6 +82,8 @@ public struct UpstreamSettings: Sendable, Equatable {
     public var skipInvalid = false
     /// `trusted-keys`: public keys whose bundles import, resolved against the config file's folder.
     public var trustedKeys: [String] = []
+    /// `timeout`: an HTTP upstream that sends nothing for this long fails the sync. Default 60 s.
+    public var timeout = TimeSpan(seconds: 60)
 }
 
 /// `[alerts]`.

@@ -68,7 +68,8 @@ public struct SyncEngine: Sendable {
         let filter = UpdateFilter(config.sync)
         // A changed filter must re-read everything: validators from the old selection do not apply.
         let filterChanged = state.filterFingerprint != nil && state.filterFingerprint != filter.fingerprint
-        let fetcher = CatalogFetcher(httpClient: httpClient, downloadFolder: stateDirectory)
+        var fetcher = CatalogFetcher(httpClient: httpClient, downloadFolder: stateDirectory)
+        fetcher.idleTimeout = config.upstream.timeout.duration
         progress.enter(.fetching)
         let fetched = try await fetcher.fetch(
             catalog, etag: state.etag, lastModified: state.lastModified, full: full || filterChanged, progress: progress

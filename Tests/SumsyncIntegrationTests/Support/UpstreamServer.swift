@@ -11,7 +11,6 @@ final class UpstreamServer: Sendable {
         case catalog
         case gzip
         case status(Int)
-        case truncated
     }
 
     private struct State {
@@ -42,10 +41,6 @@ final class UpstreamServer: Sendable {
             switch mode {
             case .status(let code):
                 return Response(status: .init(code: code), body: ResponseBody(byteBuffer: ByteBuffer(string: "upstream trouble\n")))
-            case .truncated:
-                var headers: HTTPFields = [.eTag: etag]
-                headers[.contentLength] = "\(body.count + 1000)"
-                return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
             case .catalog, .gzip:
                 if notModified { return Response(status: .notModified, headers: [.eTag: etag]) }
                 var headers: HTTPFields = [.eTag: etag, .contentType: "application/x-ndjson"]
