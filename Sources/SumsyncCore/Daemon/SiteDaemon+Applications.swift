@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 extension SiteDaemon {
     /// The site-to-site listener on the site's `url` (see docs/protocol.md). Every route but
@@ -88,6 +89,35 @@ enum JSONResponse {
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}
+
+extension SiteDaemon {
+    /// `GET /metrics` in the Prometheus text format on the site's `metrics-listen`, when it has one.
+    nonisolated func makeMetricsApplication(onRunning: @escaping @Sendable () -> Void) throws(DaemonError) -> (any Service)? {
+        guard let listen = siteConfigAtStart.metricsListen, let address = ConfigValidation.parseHostPort(listen) else {
+            return nil
+        }
+        if let code = UnixSocketProbe.bindError(host: address.host, port: address.port) {
+            throw DaemonError(
+                errno: code,
+                "cannot listen on \(listen) for metrics (metrics-listen of site \(site)): \(String(cString: strerror(code)))"
+            )
+        }
+        let router = Router()
+        router.get("/metrics") { _, _ -> Response in
+            self.metrics.refresh(store: self.store)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: self.metrics.exposition()))
+            )
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { _ in onRunning() },
+            logger: loggerAtStart
         )
     }
 }

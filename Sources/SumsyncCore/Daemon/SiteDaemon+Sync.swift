@@ -14,12 +14,20 @@ extension SiteDaemon {
                 var logger = await self.logger
                 logger[metadataKey: "sync.id"] = "\(id)"
                 logger[metadataKey: "sync.trigger"] = "\(trigger.rawValue)"
+                let started = ContinuousClock.now
+                var outcome: SyncEngine.Outcome
                 if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
-                    return await self.syncFromParent(id: id, trigger: trigger, parent: parent, progress: progress)
+                    outcome = await self.syncFromParent(id: id, trigger: trigger, parent: parent, progress: progress)
+                } else {
+                    outcome = await engine.syncFromCatalog(
+                        id: id, trigger: trigger, config: config, full: full, progress: progress, logger: logger
+                    )
                 }
-                return await engine.syncFromCatalog(
-                    id: id, trigger: trigger, config: config, full: full, progress: progress, logger: logger
-                )
+                outcome.duration = ContinuousClock.now - started
+                if outcome.result == .succeeded, !config.children(of: self.site).isEmpty {
+                    progress.enter(.notifyingChildren, total: config.children(of: self.site).count)
+                }
+                return outcome
             },
             onFinished: { id, trigger, outcome in
                 await self.syncFinished(id: id, trigger: trigger, outcome: outcome)
@@ -116,8 +124,19 @@ extension SiteDaemon {
                 "Sync \(id) failed: \(outcome.error ?? "unknown error")",
                 metadata: metadata.with(.syncFailed)
             )
+            if let command = config.alerts.onFailure {
+                let alert = AlertCommand(command: command, timeout: config.alerts.timeout.duration)
+                let fields = [
+                    "SUMSYNC_SITE_CODE": site.rawValue, "SUMSYNC_SYNC_ID": id, "SUMSYNC_SYNC_TRIGGER": trigger.rawValue,
+                    "SUMSYNC_SYNC_RESULT": outcome.result.rawValue, "SUMSYNC_SYNC_ERROR": outcome.error ?? "",
+                    "SUMSYNC_CATALOG_VERSION": "\(outcome.catalogVersion)",
+                ]
+                let logger = self.logger
+                Task.detached { await alert.run(environment: fields, logger: logger) }
+            }
         }
         lastOutcome = outcome
+        metrics.syncFinished(trigger: trigger, outcome: outcome, duration: outcome.duration, store: store)
         notifier.status(statusLine())
     }
 }

@@ -33,6 +33,8 @@ public actor SiteDaemon {
     var failedAttempts = 0
     var backgroundTasks: [Task<Void, Never>] = []
     var scheduleState: ScheduleStateMachine?
+    /// Prometheus metrics, served on `metrics-listen` when set.
+    nonisolated let metrics = SiteMetrics()
     var timer: WallClockTimer?
     /// Signs site-to-site requests; nil when the config has no hierarchy key (a single site).
     nonisolated let signerAtStart: RequestSigner?
@@ -88,10 +90,11 @@ public actor SiteDaemon {
         self.configAtStart = config
         let signer = config.hierarchy.key.map { RequestSigner(key: $0) }
         self.signerAtStart = signer
+        let metrics = self.metrics
         self.links = HierarchyLinks(
             site: code, store: store,
             client: SiteClient(httpClient: httpClient, signer: signer ?? RequestSigner(key: Data()), site: code),
-            config: config, logger: logger
+            config: config, logger: logger, onLinkChange: { child, link in metrics.link(child: child, state: link) }
         )
     }
 
@@ -110,14 +113,17 @@ public actor SiteDaemon {
         let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
         let siteApp = makeSiteApplication { readyContinuation.yield() }
         let controlApp = makeControlApplication { readyContinuation.yield() }
-        let group = ServiceGroup(
-            configuration: .init(services: [.init(service: siteApp), .init(service: controlApp)], logger: logger)
-        )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: siteApp), .init(service: controlApp)]
+        if let metricsApp = try makeMetricsApplication(onRunning: { readyContinuation.yield() }) {
+            services.append(.init(service: metricsApp))
+        }
+        let listeners = services.count
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         do {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 tasks.addTask {
-                    var pending = 2
+                    var pending = listeners
                     for await _ in readiness {
                         pending -= 1
                         if pending == 0 { break }
@@ -152,6 +158,7 @@ public actor SiteDaemon {
             ].with(.daemonReady)
         )
         notifier.ready(status: statusLine())
+        metrics.refresh(store: store)
         startBackgroundWork()
     }
 

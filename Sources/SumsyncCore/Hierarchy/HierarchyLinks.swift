@@ -16,8 +16,13 @@ actor HierarchyLinks {
     private var seenRequests: [String] = []
     private var relayTask: Task<Void, Never>?
     private var parentVersion: Int?
+    private let onLinkChange: @Sendable (SiteCode, SiteStatus.Link) -> Void
 
-    init(site: SiteCode, store: SiteStore, client: SiteClient, config: HierarchyConfig, logger: Logger) {
+    init(
+        site: SiteCode, store: SiteStore, client: SiteClient, config: HierarchyConfig, logger: Logger,
+        onLinkChange: @escaping @Sendable (SiteCode, SiteStatus.Link) -> Void = { _, _ in }
+    ) {
+        self.onLinkChange = onLinkChange
         self.site = site
         self.store = store
         self.client = client
@@ -60,6 +65,7 @@ actor HierarchyLinks {
 
     private func linkSucceeded(_ child: SiteCode, version: Int, attempt: Int) {
         let before = links[child, default: LinkState()].succeeded()
+        onLinkChange(child, .healthy)
         let metadata: Logger.Metadata = ["child.site": "\(child)", "catalog.version": "\(version)"]
         logger.info("Sync request sent to child site \(child) (catalog version \(version)).", metadata: metadata.with(.syncRequestSent))
         if before != .healthy {
@@ -71,6 +77,7 @@ actor HierarchyLinks {
         var state = links[child, default: LinkState()]
         let before = state.failed(error)
         links[child] = state
+        onLinkChange(child, state.link)
         var metadata: Logger.Metadata = [
             "child.site": "\(child)", "link.state": "\(state.link.rawValue)", "link.failures": "\(state.failures)",
             "link.error": "\(error)", "link.retry_seconds": "\(delay.components.seconds)",

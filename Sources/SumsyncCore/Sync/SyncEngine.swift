@@ -29,6 +29,8 @@ public struct SyncEngine: Sendable {
         /// Products and classifications upstream offered for the first time (after the very first sync).
         public var newCategories: [(kind: String, name: String)] = []
         public var skippedInvalid = 0
+        /// How long the sync took, fetch to commit.
+        public var duration: Duration = .zero
     }
 
     /// Syncs from `config`'s upstream catalog. Never throws: a failure is an outcome, recorded in history.
