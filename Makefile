@@ -35,7 +35,8 @@ deps:
 
 # The metrics test parses /metrics with the reference Prometheus text-format parser.
 	@python3 -c 'import prometheus_client' 2>/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q --root-user-action=ignore prometheus-client; \
+	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q --root-user-action=ignore prometheus-client \
+	    || python3 -m pip install -q --root-user-action=ignore --break-system-packages prometheus-client; \
 	  else echo "Run: python3 -m pip install --user prometheus-client"; exit 1; fi; }
 
 build: deps
