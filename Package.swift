@@ -77,6 +77,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(
+            name: "sumsync-bench",
+            dependencies: [
+                "SumsyncCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "SumsyncCoreTests",
             dependencies: ["SumsyncCore", "SystemdKit"]

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import SumsyncCore
+
+/// `sumsync-bench`: tools for `make bench` and `make demo` (not installed).
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sumsync-bench",
+        abstract: "Development tools: generate realistic catalogs for the demo and benchmarks.",
+        subcommands: [Generate.self]
+    )
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a deterministic, realistic NDJSON catalog (same seed, same bytes)."
+        )
+
+        @Option(help: "How many updates.")
+        var count = 1_000
+
+        @Option(help: "The generator's seed.")
+        var seed: UInt64 = 1
+
+        @Option(help: "The file to write.")
+        var output: String
+
+        @Option(help: "Write the catalog after this many updates changed (revised, expired, new, removed).")
+        var changed: Int?
+
+        @Option(help: "The seed of the changes.")
+        var changeSeed: UInt64 = 2
+
+        func run() throws {
+            let generator = CatalogGenerator(seed: seed, count: count)
+            if let changed {
+                try generator.writeChanged(to: output, changed: changed, changeSeed: changeSeed)
+            } else {
+                try generator.write(to: output)
+            }
+        }
+    }
+}
