@@ -55,11 +55,12 @@ struct SyncCommand: AsyncParsableCommand {
         guard wait else { return }
         progress.done()
         guard let final else { throw fail("the daemon closed the connection before the sync ended") }
+        let took = final.durationSeconds.map { String(format: " in %.3f s", $0) } ?? ""
         switch final.result {
         case "succeeded":
-            print("Sync \(final.syncID) succeeded: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0).")
+            print("Sync \(final.syncID) succeeded: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
         case "no-op":
-            print("Sync \(final.syncID): upstream unchanged; catalog version \(final.catalogVersion ?? 0).")
+            print("Sync \(final.syncID): upstream unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
         default:
             throw fail("sync \(final.syncID) failed: \(final.error ?? "unknown error")")
         }
@@ -79,6 +80,7 @@ final class ProgressDisplay: @unchecked Sendable {
 
     func update(_ event: ControlProtocol.SyncEvent) {
         let line = event.line ?? ""
+        guard (event.processed ?? 0) > 0 else { return }
         if isTerminal {
             var bar = ""
             if let total = event.total, total > 0, let processed = event.processed {

@@ -69,6 +69,8 @@ extension ControlProtocol {
         public var removed: Int?
         public var unchanged: Int?
         public var error: String?
+        /// How long the sync took, in seconds (finished events).
+        public var durationSeconds: Double?
 
         public init(
             event: String, syncID: String, queued: Bool? = nil, running: String? = nil, result: String? = nil,
@@ -101,6 +103,7 @@ extension ControlProtocol {
             superseded = outcome.counts.superseded
             removed = outcome.counts.removed
             unchanged = outcome.counts.unchanged
+            durationSeconds = Double(outcome.duration.components.seconds) + Double(outcome.duration.components.attoseconds) / 1e18
         }
 
         enum CodingKeys: String, CodingKey {
@@ -108,6 +111,7 @@ extension ControlProtocol {
                 superseded, removed, unchanged, error
             case syncID = "sync_id"
             case etaSeconds = "eta_seconds"
+            case durationSeconds = "duration_seconds"
             case catalogVersion = "catalog_version"
         }
     }

@@ -147,6 +147,7 @@ extension SiteDaemon {
         -> SyncEngine.Outcome
     {
         let before = (try? store.catalogVersion()) ?? 0
+        let began = ContinuousClock.now
         do {
             try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: Date())
         } catch {
@@ -160,7 +161,9 @@ extension SiteDaemon {
         } catch {
             outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
         }
-        try? store.recordSyncFinished(id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: Date())
+        try? store.recordSyncFinished(
+            id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: Date(), began: began
+        )
         return outcome
     }
 

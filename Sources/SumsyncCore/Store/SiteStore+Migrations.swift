@@ -67,7 +67,9 @@ extension SiteStore {
                         superseded INTEGER NOT NULL DEFAULT 0,
                         removed INTEGER NOT NULL DEFAULT 0,
                         unchanged INTEGER NOT NULL DEFAULT 0,
-                        error TEXT
+                        error TEXT,
+                        duration_ms INTEGER,
+                        finished_epoch_ms INTEGER
                     );
                     CREATE INDEX sync_history_started ON sync_history (started);
 

@@ -39,6 +39,7 @@ public struct SyncEngine: Sendable {
         now: @Sendable () -> Date = Date.init
     ) async -> Outcome {
         let before = (try? store.catalogVersion()) ?? 0
+        let began = ContinuousClock.now
         do {
             try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: now())
         } catch {
@@ -52,7 +53,7 @@ public struct SyncEngine: Sendable {
         }
         do {
             try store.recordSyncFinished(
-                id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now()
+                id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now(), began: began
             )
         } catch {
             logger.error("Cannot record the end of sync \(id): \(error)")

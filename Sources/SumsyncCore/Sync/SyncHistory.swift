@@ -77,18 +77,25 @@ extension SiteStore {
     }
 
     /// Records how a sync ended.
-    func recordSyncFinished(id: String, result: SyncResult, counts: ChangeCounts, error: String?, at date: Date) throws {
+    func recordSyncFinished(
+        id: String, result: SyncResult, counts: ChangeCounts, error: String?, at date: Date,
+        began: ContinuousClock.Instant? = nil
+    ) throws {
+        let duration = began.map { ContinuousClock.now - $0 }
+        let milliseconds = duration.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
         try pool.write { db in
             let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
             try db.execute(
                 sql: """
                     UPDATE sync_history SET finished = ?, result = ?, catalog_version = ?, new = ?, revised = ?,
-                        expired = ?, superseded = ?, removed = ?, unchanged = ?, error = ?
+                        expired = ?, superseded = ?, removed = ?, unchanged = ?, error = ?, finished_epoch_ms = ?,
+                        duration_ms = ?
                     WHERE sync_id = ?
                     """,
                 arguments: [
                     RFC3339.format(date), result.rawValue, version, counts.new, counts.revised, counts.expired,
-                    counts.superseded, counts.removed, counts.unchanged, error, id,
+                    counts.superseded, counts.removed, counts.unchanged, error,
+                    Int64(date.timeIntervalSince1970 * 1000), milliseconds, id,
                 ]
             )
         }
