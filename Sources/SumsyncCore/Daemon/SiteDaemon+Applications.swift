@@ -15,9 +15,8 @@ extension SiteDaemon {
         }
         let signed = router.group("/v1").add(
             middleware: SignatureMiddleware(
-                signer: signerAtStart ?? RequestSigner(key: Data(UUID().uuidString.utf8)),
+                current: { await self.signingState() },
                 nonces: NonceCache(),
-                knownSites: { [codes = Set(configAtStart.sites.map(\.code.rawValue))] in codes },
                 refused: { reason, peer, site, path in
                     self.loggerAtStart.warning(
                         "Refused a site-to-site request from \(peer): \(reason)",

@@ -121,3 +121,18 @@ extension SiteDaemon {
         nextScheduledRun.map { RFC3339.format($0) }
     }
 }
+
+extension SiteDaemon {
+    /// The signer and the sites of the current config (a reload may change the key or the tree).
+    func signingState() -> (signer: RequestSigner?, sites: Set<String>) {
+        (config.hierarchy.key.map { RequestSigner(key: $0) }, Set(config.sites.map(\.code.rawValue)))
+    }
+
+    /// A client for requests to other sites, signed with the current key.
+    func siteClient() -> SiteClient {
+        SiteClient(
+            httpClient: httpClient, signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()),
+            site: site
+        )
+    }
+}

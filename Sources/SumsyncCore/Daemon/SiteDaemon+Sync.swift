@@ -153,7 +153,7 @@ extension SiteDaemon {
         } catch {
             return SyncEngine.Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
         }
-        let client = SiteClient(httpClient: httpClient, signer: signerAtStart ?? RequestSigner(key: Data()), site: site)
+        let client = siteClient()
         let sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
         var outcome: SyncEngine.Outcome
         do {

@@ -36,9 +36,6 @@ public actor SiteDaemon {
     /// Prometheus metrics, served on `metrics-listen` when set.
     nonisolated let metrics = SiteMetrics()
     var timer: WallClockTimer?
-    /// Signs site-to-site requests; nil when the config has no hierarchy key (a single site).
-    nonisolated let signerAtStart: RequestSigner?
-    nonisolated let configAtStart: HierarchyConfig
     /// Sync requests to children, status from and to the rest of the hierarchy.
     let links: HierarchyLinks
 
@@ -87,9 +84,7 @@ public actor SiteDaemon {
         httpConfiguration.timeout.connect = .seconds(10)
         httpConfiguration.decompression = .disabled
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-        self.configAtStart = config
         let signer = config.hierarchy.key.map { RequestSigner(key: $0) }
-        self.signerAtStart = signer
         let metrics = self.metrics
         self.links = HierarchyLinks(
             site: code, store: store,
@@ -166,7 +161,11 @@ public actor SiteDaemon {
     func startBackgroundWork() {
         lastNotifiedVersion = try? store.catalogVersion()
         startSchedule()
-        if siteConfig.parent != nil {
+        if let parent = siteConfig.parent {
+            logger.notice(
+                "Catching up with parent \(parent) at start-up.",
+                metadata: ["sync.trigger": "catch-up", "parent.site": "\(parent)"].with(.catchUpRun)
+            )
             backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
         }
         backgroundTasks.append(

@@ -7,7 +7,7 @@ import Logging
 actor HierarchyLinks {
     private let site: SiteCode
     private let store: SiteStore
-    private let client: SiteClient
+    private var client: SiteClient
     private var config: HierarchyConfig
     private var logger: Logger
     private var links: [SiteCode: LinkState] = [:]
@@ -31,7 +31,14 @@ actor HierarchyLinks {
         self.reports = (try? Self.loadReports(store)) ?? [:]
     }
 
-    func update(config: HierarchyConfig) { self.config = config }
+    /// A reloaded config: new tree, intervals, and key (for requests sent from now on).
+    func update(config: HierarchyConfig) {
+        self.config = config
+        client = SiteClient(
+            httpClient: client.httpClient,
+            signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()), site: site
+        )
+    }
 
     var children: [SiteConfig] { config.children(of: site) }
 

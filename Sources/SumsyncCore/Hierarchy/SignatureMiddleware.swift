@@ -14,9 +14,9 @@ struct SignatureMiddleware: RouterMiddleware {
     /// The largest request body accepted (sync requests and status reports).
     static let maxBodySize = 1 << 20
 
-    let signer: RequestSigner
+    /// The current hierarchy key's signer and site list: a reload that changes them applies at once.
+    let current: @Sendable () async -> (signer: RequestSigner?, sites: Set<String>)
     let nonces: NonceCache
-    let knownSites: @Sendable () -> Set<String>
     let refused: @Sendable (_ reason: String, _ peer: String, _ site: String?, _ path: String) -> Void
     var now: @Sendable () -> Date = Date.init
 
@@ -41,6 +41,10 @@ struct SignatureMiddleware: RouterMiddleware {
         guard let sent = Int64(timestamp), abs(Int64(now().timeIntervalSince1970) - sent) <= RequestSigner.maxSkew else {
             throw refuse(.unauthorized, "stale request: its timestamp is more than \(RequestSigner.maxSkew) s from this site's clock (check NTP)")
         }
+        let (currentSigner, knownSites) = await current()
+        guard let signer = currentSigner else {
+            throw refuse(.unauthorized, "this site has no hierarchy key ([hierarchy] key-file); it accepts no site-to-site requests")
+        }
         guard
             signer.isValid(
                 signature: signature, method: request.method.rawValue, path: path, query: request.uri.query ?? "",
@@ -49,7 +53,7 @@ struct SignatureMiddleware: RouterMiddleware {
         else {
             throw refuse(.unauthorized, "bad signature: the request was altered or signed with another hierarchy key")
         }
-        guard knownSites().contains(site) else {
+        guard knownSites.contains(site) else {
             throw refuse(.unauthorized, "site \(site) is not in this hierarchy's config")
         }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > Self.maxBodySize {
