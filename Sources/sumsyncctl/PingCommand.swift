@@ -12,15 +12,7 @@ struct PingCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let paths: SitePaths
-        let site: SiteCode
-        do {
-            site = try global.siteCode()
-            paths = try global.paths()
-        } catch {
-            throw fail("\(error)")
-        }
-        let client = ControlClient(socketPath: paths.controlSocket, site: site.rawValue)
+        let client = try global.controlClient()
         let answer: (status: Int, body: Data)
         do {
             answer = try await client.send(path: ControlProtocol.pingPath)

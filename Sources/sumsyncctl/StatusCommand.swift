@@ -14,15 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let site: SiteCode
-        let paths: SitePaths
-        do {
-            site = try global.siteCode()
-            paths = try global.paths()
-        } catch {
-            throw fail("\(error)")
-        }
-        let client = ControlClient(socketPath: paths.controlSocket, site: site.rawValue)
+        let client = try global.controlClient()
         let answer: (status: Int, body: Data)
         do {
             answer = try await client.send(path: ControlProtocol.statusPath)

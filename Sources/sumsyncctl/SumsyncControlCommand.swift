@@ -44,6 +44,18 @@ struct GlobalOptions: ParsableArguments {
         throw CLIError("say which site with --site CODE")
     }
 
+    /// A client for the site's running daemon, or a clear error.
+    func controlClient() throws -> ControlClient {
+        do {
+            let site = try siteCode()
+            return ControlClient(socketPath: try paths().controlSocket, site: site.rawValue)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            throw fail("\(error)")
+        }
+    }
+
     func paths() throws -> SitePaths {
         SitePaths(site: try siteCode(), stateDirectory: stateDir, runtimeDirectory: runtimeDir)
     }

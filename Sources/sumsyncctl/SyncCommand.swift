@@ -17,15 +17,7 @@ struct SyncCommand: AsyncParsableCommand {
     var wait = false
 
     func run() async throws {
-        let site: SiteCode
-        let paths: SitePaths
-        do {
-            site = try global.siteCode()
-            paths = try global.paths()
-        } catch {
-            throw fail("\(error)")
-        }
-        let client = ControlClient(socketPath: paths.controlSocket, site: site.rawValue)
+        let client = try global.controlClient()
         let path = ControlProtocol.syncPath + "?full=\(full)&wait=\(wait)"
         let progress = ProgressDisplay()
         var final: ControlProtocol.SyncEvent?

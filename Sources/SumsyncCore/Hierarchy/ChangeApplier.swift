@@ -87,20 +87,7 @@ struct ChangeApplier: Sendable {
             )
         }
         try Supersedence.recompute(db)
-        var counts = ChangeCounts()
-        for row in try Row.fetchAll(db, sql: "SELECT pending_kind, count(*) FROM updates WHERE pending_kind IS NOT NULL GROUP BY pending_kind") {
-            let count: Int = row[1]
-            switch ChangeKind(rawValue: row[0]) {
-            case .new: counts.new = count
-            case .revised: counts.revised = count
-            case .expired: counts.expired = count
-            case .superseded: counts.superseded = count
-            case .removed, .none: break
-            }
-        }
-        counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
-        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
-        counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
+        let counts = try ChangeLog.pendingCounts(db)
         let (version, _) = try ChangeLog.commit(db, version: header.to)
         return (counts, version)
     }

@@ -11,6 +11,8 @@ struct ParentSync {
     let client: SiteClient
     let parent: SiteConfig
     let stateDirectory: String
+    /// How long the parent may send nothing before the pull fails.
+    var idleTimeout: Duration = .seconds(60)
 
     func run(id: String, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
         let version = (try? store.catalogVersion()) ?? 0
@@ -53,25 +55,13 @@ struct ParentSync {
     }
 
     private func download(_ response: HTTPClientResponse, to path: String, progress: SyncProgress) async throws(SyncError) {
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var received = 0
         do {
-            for try await chunk in response.body {
-                if progress.isStopRequested { throw SyncError.cancelled }
-                try chunk.withUnsafeReadableBytes { buffer in
-                    var offset = 0
-                    while offset < buffer.count {
-                        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                        if written < 0 { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-                        offset += written
-                    }
+            _ = try await ResponseDownload.write(
+                response, to: path, progress: progress, idleTimeout: idleTimeout,
+                stalled: { [parent, idleTimeout] in
+                    SyncError("parent \(parent.code) sent nothing for \(idleTimeout.components.seconds) s while sending changes; nothing was applied")
                 }
-                received += chunk.readableBytes
-                progress.advance(to: received)
-            }
+            )
         } catch let error as SyncError {
             throw error
         } catch {

@@ -92,23 +92,7 @@ struct CatalogApplier {
                 """,
             arguments: [expiryCutoff]
         )
-        var counts = ChangeCounts()
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT pending_kind, count(*) FROM updates WHERE pending_kind IS NOT NULL GROUP BY pending_kind"
-        )
-        for row in rows {
-            let count: Int = row[1]
-            switch ChangeKind(rawValue: row[0]) {
-            case .new: counts.new = count
-            case .revised: counts.revised = count
-            case .expired: counts.expired = count
-            case .superseded: counts.superseded = count
-            case .removed, .none: break
-            }
-        }
-        counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending WHERE kind = 'removed'") ?? 0
-        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
-        counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
+        let counts = try ChangeLog.pendingCounts(db)
         return counts
     }
 }

@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// Gets the upstream catalog to a local file: `file://` as it is, `http(s)://` downloaded (streamed to
 /// the state folder) with `If-None-Match`/`If-Modified-Since`, so an unchanged upstream costs one request.
@@ -51,44 +50,12 @@ struct CatalogFetcher {
                 throw SyncError("upstream \(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase); nothing was applied")
             }
             let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
-            progress.enter(.fetching, total: total)
-            unlink(path)
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-            defer { close(fd) }
-            let activity = Activity()
             let limit = idleTimeout
-            let received = try await withThrowingTaskGroup(of: Int?.self) { group in
-                group.addTask {
-                    var received = 0
-                    for try await chunk in response.body {
-                        if progress.isStopRequested { throw SyncError.cancelled }
-                        try chunk.withUnsafeReadableBytes { buffer in
-                            var offset = 0
-                            while offset < buffer.count {
-                                let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                                if written < 0 { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-                                offset += written
-                            }
-                        }
-                        received += chunk.readableBytes
-                        activity.touch()
-                        progress.advance(to: received)
-                    }
-                    return received
-                }
-                // A stalled upstream (a connection that stays open and sends nothing) fails the sync.
-                group.addTask {
-                    while true {
-                        try await Task.sleep(for: .milliseconds(250))
-                        if activity.idle > limit {
-                            throw SyncError("upstream \(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout); nothing was applied")
-                        }
-                    }
-                }
-                defer { group.cancelAll() }
-                return try await group.next() ?? 0
-            } ?? 0
+            progress.enter(.fetching, total: total)
+            let received = try await ResponseDownload.write(
+                response, to: path, progress: progress, idleTimeout: idleTimeout,
+                stalled: { SyncError("upstream \(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout); nothing was applied") }
+            )
             if let total, received != total {
                 throw SyncError("upstream \(url) sent \(received) of \(total) bytes; the download was cut short")
             }
@@ -115,20 +82,5 @@ struct CatalogFetcher {
             return "\(error)"
         }
         return text
-    }
-}
-
-/// When bytes last arrived, shared between a download and its stall watch.
-private final class Activity: Sendable {
-    private let last = Atomic<Int64>(Activity.now())
-
-    func touch() { last.store(Self.now(), ordering: .relaxed) }
-
-    var idle: Duration { .nanoseconds(Self.now() - last.load(ordering: .relaxed)) }
-
-    private static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

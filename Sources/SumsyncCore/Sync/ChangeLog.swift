@@ -19,6 +19,28 @@ enum ChangeLog {
         )
     }
 
+    /// This sync's counts per change kind, from the pending marks; `unchanged` is every other update held.
+    static func pendingCounts(_ db: Database) throws -> ChangeCounts {
+        var counts = ChangeCounts()
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT pending_kind, count(*) FROM updates WHERE pending_kind IS NOT NULL GROUP BY pending_kind"
+        )
+        for row in rows {
+            let count: Int = row[1]
+            switch ChangeKind(rawValue: row[0]) {
+            case .new: counts.new = count
+            case .revised: counts.revised = count
+            case .expired: counts.expired = count
+            case .superseded: counts.superseded = count
+            case .removed, .none: break
+            }
+        }
+        counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
+        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
+        counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
+        return counts
+    }
+
     /// Bumps the catalog version when anything changed and writes the change rows at it; returns the
     /// site's catalog version afterwards. `version` forces the new version (a child takes its parent's).
     @discardableResult

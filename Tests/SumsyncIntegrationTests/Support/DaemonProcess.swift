@@ -42,13 +42,13 @@ final class DaemonProcess: @unchecked Sendable {
     func signal(_ number: Int32) { kill(pid, number) }
 
     /// Waits for the exit and returns its status.
-    func waitForExit(timeout: Duration = .seconds(15)) async throws -> Int32 {
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
         try await waitUntil("sumsyncd \(site) to exit", timeout: timeout) { !self.process.isRunning }
         return process.terminationStatus
     }
 
     /// Waits until `sumsyncctl ping` answers.
-    func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
+    func waitUntilReady(timeout: Duration = .seconds(40)) async throws {
         try await waitUntil("sumsyncd \(site) to answer ping", timeout: timeout) {
             guard self.process.isRunning else {
                 throw TestFailure("sumsyncd \(site) exited with \(self.process.terminationStatus):\n\(self.log)")

@@ -85,7 +85,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// Polls `condition` until it holds or `timeout` passes; never a fixed sleep.
 func waitUntil(
-    _ what: String, timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation,
+    _ what: String, timeout: Duration = .seconds(30), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
