@@ -12,19 +12,12 @@ struct PingCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let client = try global.controlClient()
-        let answer: (status: Int, body: Data)
-        do {
-            answer = try await client.send(path: ControlProtocol.pingPath)
-        } catch {
-            throw fail(error.description)
-        }
-        guard answer.status == 200 else { throw fail(ControlClient.errorMessage(answer.body)) }
+        let body = try await global.fetch(ControlProtocol.pingPath)
         if json {
-            FileHandle.standardOutput.write(answer.body)
+            FileHandle.standardOutput.write(body)
             return
         }
-        let ping = try JSONDecoder().decode(ControlProtocol.Ping.self, from: answer.body)
+        let ping = try JSONDecoder().decode(ControlProtocol.Ping.self, from: body)
         print("site:     \(ping.site)")
         print("pid:      \(ping.pid)")
         print("uptime:   \(TimeSpan(seconds: Int64(ping.uptimeSeconds)))")

@@ -14,19 +14,12 @@ struct StatusCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let client = try global.controlClient()
-        let answer: (status: Int, body: Data)
-        do {
-            answer = try await client.send(path: ControlProtocol.statusPath)
-        } catch {
-            throw fail(error.description)
-        }
-        guard answer.status == 200 else { throw fail(ControlClient.errorMessage(answer.body)) }
+        let body = try await global.fetch(ControlProtocol.statusPath)
         if json {
-            FileHandle.standardOutput.write(answer.body)
+            FileHandle.standardOutput.write(body)
             return
         }
-        let report = try JSONDecoder().decode(StatusReport.self, from: answer.body)
+        let report = try JSONDecoder().decode(StatusReport.self, from: body)
         let rows = report.sites.map { status -> [String] in
             var state = status.state.rawValue
             if status.stale { state += " (stale)" }

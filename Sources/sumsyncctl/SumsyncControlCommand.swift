@@ -56,6 +56,19 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// `GET path` on the running daemon; the body of a 200 answer, else a clear error and exit 1.
+    func fetch(_ path: String) async throws -> Data {
+        let client = try controlClient()
+        let answer: (status: Int, body: Data)
+        do {
+            answer = try await client.send(path: path)
+        } catch {
+            throw fail(error.description)
+        }
+        guard answer.status == 200 else { throw fail(ControlClient.errorMessage(answer.body)) }
+        return answer.body
+    }
+
     func paths() throws -> SitePaths {
         SitePaths(site: try siteCode(), stateDirectory: stateDir, runtimeDirectory: runtimeDir)
     }
