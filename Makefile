@@ -7,6 +7,7 @@ DESTDIR ?=
 BINDIR := $(PREFIX)/bin
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+DOCDIR ?= $(PREFIX)/share/doc/sumsync
 SYSCONFDIR ?= /etc
 SWIFT ?= swift
 SWIFT_FLAGS ?=
@@ -60,7 +61,9 @@ bench: deps
 	./scripts/bench
 
 install: build
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sumsync $(DESTDIR)$(CATALOGDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sumsync $(DESTDIR)$(CATALOGDIR) $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	install -m 0755 $(BIN_DIR)/sumsyncd $(BIN_DIR)/sumsyncctl $(DESTDIR)$(BINDIR)/
 	sed 's|/usr/bin/|$(BINDIR)/|g' systemd/sumsyncd@.service > $(DESTDIR)$(UNITDIR)/sumsyncd@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sumsyncd@.service
