@@ -10,7 +10,8 @@ struct SumsyncControlCommand: AsyncParsableCommand {
         abstract: "Control and inspect sumsync sites.",
         subcommands: [
             CheckConfigCommand.self, PingCommand.self, SyncCommand.self, UpdatesCommand.self, HistoryCommand.self,
-            CategoriesCommand.self, StatusCommand.self, ScheduleCommand.self,
+            CategoriesCommand.self, StatusCommand.self, ScheduleCommand.self, KeygenCommand.self, ExportCommand.self,
+            ImportCommand.self,
         ]
     )
 

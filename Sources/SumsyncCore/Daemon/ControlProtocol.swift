@@ -8,6 +8,9 @@ public enum ControlProtocol {
     public static let syncPath = "/v1/sync"
     /// `GET /v1/status`: this site and its descendants, `{"sites":[…]}`.
     public static let statusPath = "/v1/status"
+    /// `POST /v1/import?path=ABSOLUTE_PATH&force=true|false`: import a signed bundle; answers like
+    /// `POST /v1/sync?wait=true`.
+    public static let importPath = "/v1/import"
 
     /// The answer to `ping`.
     public struct Ping: Codable, Sendable, Equatable {

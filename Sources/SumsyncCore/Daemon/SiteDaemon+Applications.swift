@@ -62,6 +62,9 @@ extension SiteDaemon {
         router.get(RouterPath(ControlProtocol.statusPath)) { _, _ -> Response in
             try JSONResponse.make(StatusReport(sites: await self.statuses()))
         }
+        router.post(RouterPath(ControlProtocol.importPath)) { request, _ -> Response in
+            try await self.handleImportRequest(request)
+        }
         return Application(
             router: router,
             configuration: .init(address: .unixDomainSocket(path: paths.controlSocket), serverName: nil),

@@ -8,6 +8,9 @@ extension SiteDaemon {
     nonisolated func handleSyncRequest(_ request: Request) async throws -> Response {
         let full = request.uri.queryParameters.get("full").map { $0 == "true" || $0 == "1" } ?? false
         let wait = request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? false
+        if await isDisconnectedTop {
+            throw HTTPError(.conflict, message: await disconnectedNotice)
+        }
         guard let answer = await requestSync(trigger: .manual, full: full, source: "sumsyncctl") else {
             throw HTTPError(.serviceUnavailable, message: "the daemon is stopping; no sync was started")
         }
@@ -17,6 +20,12 @@ extension SiteDaemon {
         case .queued(let id, let running): accepted = .init(event: "accepted", syncID: id, queued: true, running: running)
         }
         guard wait else { return try JSONResponse.make(accepted, status: .accepted) }
+        return await followSync(accepted)
+    }
+
+    /// Answers NDJSON that follows the sync `accepted` names to its end: the `accepted` line, `queued`
+    /// and `progress` lines while it waits and runs, and the `finished` line with its outcome.
+    nonisolated func followSync(_ accepted: ControlProtocol.SyncEvent) async -> Response {
         let coordinator = await self.coordinator!
         let id = accepted.syncID
         let (lines, continuation) = AsyncStream<ByteBuffer>.makeStream()

@@ -6,6 +6,12 @@ extension SiteDaemon {
     /// Starts the top-level site's schedule: catch-up, the wall-clock timer and retries.
     func startSchedule() {
         guard siteConfig.parent == nil else { return }
+        if isDisconnectedTop {
+            if let schedule = config.sync.schedule {
+                logger.warning("[sync] schedule '\(schedule)' is ignored: \(disconnectedNotice)")
+            }
+            return
+        }
         let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
         let last = (try? store.pool.read { db in
             try String.fetchOne(db, sql: "SELECT last_scheduled_run FROM site_state WHERE id = 1")

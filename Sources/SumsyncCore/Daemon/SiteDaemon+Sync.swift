@@ -7,27 +7,14 @@ extension SiteDaemon {
         let engine = SyncEngine(store: store, site: site, stateDirectory: paths.stateDirectory, httpClient: httpClient)
         return SyncCoordinator(
             perform: { id, trigger, full, progress in
-                let config = await self.config
-                await self.syncStarted(id: id, trigger: trigger, full: full)
-                let reporter = Task { await self.reportProgress(id: id, trigger: trigger, progress: progress) }
-                defer { reporter.cancel() }
-                var logger = await self.logger
-                logger[metadataKey: "sync.id"] = "\(id)"
-                logger[metadataKey: "sync.trigger"] = "\(trigger.rawValue)"
-                let started = ContinuousClock.now
-                var outcome: SyncEngine.Outcome
-                if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
-                    outcome = await self.syncFromParent(id: id, trigger: trigger, parent: parent, progress: progress)
-                } else {
-                    outcome = await engine.syncFromCatalog(
+                await self.runSync(id: id, trigger: trigger, full: full, progress: progress) { config, logger in
+                    if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
+                        return await self.syncFromParent(id: id, trigger: trigger, parent: parent, progress: progress)
+                    }
+                    return await engine.syncFromCatalog(
                         id: id, trigger: trigger, config: config, full: full, progress: progress, logger: logger
                     )
                 }
-                outcome.duration = ContinuousClock.now - started
-                if outcome.result == .succeeded, !config.children(of: self.site).isEmpty {
-                    progress.enter(.notifyingChildren, total: config.children(of: self.site).count)
-                }
-                return outcome
             },
             onFinished: { id, trigger, outcome in
                 await self.syncFinished(id: id, trigger: trigger, outcome: outcome)
@@ -36,11 +23,38 @@ extension SiteDaemon {
         )
     }
 
+    /// What every sync does around its own work: the started entry, progress reports, a logger carrying
+    /// the sync's id and trigger, its duration, and the notifying-children phase after a success. `body`
+    /// gets the config as it is now.
+    nonisolated func runSync(
+        id: String, trigger: SyncTrigger, full: Bool, progress: SyncProgress,
+        _ body: @Sendable (HierarchyConfig, Logger) async -> SyncEngine.Outcome
+    ) async -> SyncEngine.Outcome {
+        let config = await self.config
+        await self.syncStarted(id: id, trigger: trigger, full: full)
+        let reporter = Task { await self.reportProgress(id: id, trigger: trigger, progress: progress) }
+        defer { reporter.cancel() }
+        var logger = await self.logger
+        logger[metadataKey: "sync.id"] = "\(id)"
+        logger[metadataKey: "sync.trigger"] = "\(trigger.rawValue)"
+        let started = ContinuousClock.now
+        var outcome = await body(config, logger)
+        outcome.duration = ContinuousClock.now - started
+        if outcome.result == .succeeded, !config.children(of: self.site).isEmpty {
+            progress.enter(.notifyingChildren, total: config.children(of: self.site).count)
+        }
+        return outcome
+    }
+
     /// The one entry point every sync trigger calls; logs whether the sync started or was queued.
     @discardableResult
     func requestSync(trigger: SyncTrigger, full: Bool = false, source: String) async -> SyncCoordinator.Answer? {
-        let answer = await coordinator.request(trigger, full: full)
         var metadata: Logger.Metadata = ["sync.trigger": "\(trigger.rawValue)", "sync.source": "\(source)"]
+        if isDisconnectedTop {
+            logger.notice("\(disconnectedNotice) Ignored the \(trigger.rawValue) sync request from \(source).", metadata: metadata)
+            return nil
+        }
+        let answer = await coordinator.request(trigger, full: full)
         switch answer {
         case .started(let id):
             metadata["sync.id"] = "\(id)"
@@ -191,6 +205,8 @@ extension SiteDaemon {
     /// a child, with exponential backoff capped at `retry-interval`, so a returning parent is met quickly.
     func scheduleRetry(after outcome: SyncEngine.Outcome) {
         retryTask?.cancel()
+        // A refused import would be refused again: an admin brings the next bundle.
+        guard !isDisconnectedTop else { return }
         if siteConfig.parent == nil, scheduleState != nil {
             // The top's retries belong to its schedule, which lets the next scheduled run take over.
             let failed = outcome.result == .failed

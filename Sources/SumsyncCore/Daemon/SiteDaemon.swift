@@ -244,6 +244,9 @@ public actor SiteDaemon {
             let parent = siteConfig.parent!.rawValue
             return line + " Syncs from parent \(parent)."
         }
+        if config.upstream.disconnected {
+            return line + " Disconnected: syncs by import only."
+        }
         if let next = nextScheduledRun {
             return line + " Next sync \(RFC3339.format(next))."
         }

@@ -6,9 +6,13 @@ import GRDB
 /// The stream must be whole: its header's counts, its lines and its trailer must agree, or nothing is
 /// applied. The child mirrors its parent: records overwrite stored ones, `expired` is the parent's
 /// verdict, supersedence is recomputed from the same lists, and the catalog version becomes the parent's.
+/// An imported site bundle is applied the same way, mirroring the site it was exported from.
 struct ChangeApplier: Sendable {
     let path: String
-    let parent: SiteCode
+    /// Who sent the stream, for messages: `parent CAS`, `bundle /srv/export.bundle`.
+    let source: String
+    /// The header the stream must start with (a bundle's signed manifest promises it); nil = any.
+    var expectedHeader: ChangeFeed.Header? = nil
 
     func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
         try ChangeLog.begin(db)
@@ -47,10 +51,13 @@ struct ChangeApplier: Sendable {
                 if progress.isStopRequested { throw SyncError.cancelled }
                 progress.advance(to: upserts + removals)
             }
-            guard trailer == nil else { throw SyncError("the change stream from parent \(parent) has lines after its end") }
+            guard trailer == nil else { throw SyncError("the change stream from \(source) has lines after its end") }
             guard let header else {
                 let parsed = try decoder.decode(ChangeFeed.Header.self, from: Data(bytes))
-                guard parsed.sumsync == "changes" else { throw SyncError("parent \(parent) sent something that is not a change stream") }
+                guard parsed.sumsync == "changes" else { throw SyncError("\(source) sent something that is not a change stream") }
+                if let expectedHeader, parsed != expectedHeader {
+                    throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
+                }
                 header = parsed
                 progress.enter(.applying, total: parsed.upserts + parsed.removals)
                 return
@@ -75,7 +82,7 @@ struct ChangeApplier: Sendable {
         }
         guard let header, let trailer, trailer.end == header.to, trailer.upserts == upserts, trailer.removals == removals
         else {
-            throw SyncError("the change stream from parent \(parent) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
+            throw SyncError("the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
         }
         if header.full {
             try db.execute(

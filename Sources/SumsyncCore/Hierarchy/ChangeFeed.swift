@@ -40,25 +40,32 @@ enum ChangeFeed {
 
     /// Writes the feed for `since` to `path` and returns its header.
     static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let file = FileHandle(forWritingAtPath: path)
+        else { throw CocoaError(.fileWriteUnknown) }
+        defer { try? file.close() }
+        var buffer = Data()
+        let header = try write(store: store, site: site, since: since) { line in
+            buffer.append(contentsOf: line.utf8)
+            buffer.append(0x0A)
+            if buffer.count >= 1 << 20 {
+                try file.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try file.write(contentsOf: buffer)
+        return header
+    }
+
+    /// Produces the feed for `since` one line at a time (without newlines), from one consistent read,
+    /// and returns its header. Export bundles use it too.
+    static func write(store: SiteStore, site: SiteCode, since: Int, emit: (String) throws -> Void) throws -> Header {
         try store.pool.read { db in
             let state = try Row.fetchOne(db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
             let current: Int = state["catalog_version"]
             let floor: Int = state["change_log_floor"]
             let full = since <= 0 || since > current
             if !full && since < floor { throw TooOld(floor: floor) }
-            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-                let file = FileHandle(forWritingAtPath: path)
-            else { throw CocoaError(.fileWriteUnknown) }
-            defer { try? file.close() }
-            var buffer = Data()
-            func emit(_ line: String) throws {
-                buffer.append(contentsOf: line.utf8)
-                buffer.append(0x0A)
-                if buffer.count >= 1 << 20 {
-                    try file.write(contentsOf: buffer)
-                    buffer.removeAll(keepingCapacity: true)
-                }
-            }
             // Counted first, in the same snapshot, so the header can promise what follows.
             let upsertSQL: String
             let removalSQL: String?
@@ -91,7 +98,6 @@ enum ChangeFeed {
                 }
             }
             try emit(String(decoding: try JSONEncoder().encode(Trailer(end: current, upserts: upserts, removals: removals)), as: UTF8.self))
-            try file.write(contentsOf: buffer)
             return header
         }
     }

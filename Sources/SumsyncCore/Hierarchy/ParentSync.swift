@@ -31,7 +31,7 @@ struct ParentSync {
             throw SyncError("parent \(parent.code) answered HTTP \(response.status.code): \(ControlClient.errorMessage(body))")
         }
         try await download(response, to: path, progress: progress)
-        let apply = ChangeApplier(path: path, parent: parent.code)
+        let apply = ChangeApplier(path: path, source: "parent \(parent.code)")
         let counts: ChangeCounts
         let newVersion: Int
         do {

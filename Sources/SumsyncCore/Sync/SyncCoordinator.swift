@@ -60,6 +60,25 @@ public actor SyncCoordinator {
         return .started(id: id)
     }
 
+    /// What happened to a request for a sync with work of its own (``requestExclusive(_:perform:)``).
+    public enum ExclusiveAnswer: Sendable, Equatable {
+        /// It started with this id.
+        case started(id: String)
+        /// Another sync runs (or is queued); nothing was started.
+        case busy(running: String)
+    }
+
+    /// Starts a sync that does its own work instead of the usual one (an import, which carries its own
+    /// file), only when no sync runs or is queued: such a sync never coalesces with another. Its outcome
+    /// goes through the same `onFinished` as any sync. Nil while stopping.
+    public func requestExclusive(_ trigger: SyncTrigger, perform work: @escaping Perform) -> ExclusiveAnswer? {
+        guard !stopping else { return nil }
+        if let running { return .busy(running: running.id) }
+        let id = Self.newID()
+        start(id: id, trigger: trigger, full: false, work: work)
+        return .started(id: id)
+    }
+
     /// The running sync, if any.
     public var current: Running? { running }
 
@@ -99,11 +118,11 @@ public actor SyncCoordinator {
         await runningTask?.value
     }
 
-    private func start(id: String, trigger: SyncTrigger, full: Bool) {
+    private func start(id: String, trigger: SyncTrigger, full: Bool, work: Perform? = nil) {
         let progress = SyncProgress()
         running = Running(id: id, trigger: trigger, progress: progress)
-        runningTask = Task {
-            let outcome = await perform(id, trigger, full, progress)
+        runningTask = Task { [perform] in
+            let outcome = await (work ?? perform)(id, trigger, full, progress)
             await self.finish(id: id, trigger: trigger, outcome: outcome)
         }
     }

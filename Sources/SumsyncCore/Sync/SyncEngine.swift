@@ -81,10 +81,23 @@ public struct SyncEngine: Sendable {
             return Outcome(result: .noOp, catalogVersion: state.version)
         }
         defer { if temporary { unlink(path) } }
+        return try await apply(
+            catalogAt: path, name: catalog, config: config, etag: etag, lastModified: lastModified, syncID: id,
+            progress: progress, logger: logger, now: now
+        )
+    }
+
+    /// Applies the catalog file at `path` as one full snapshot of upstream, in one transaction: the second
+    /// half of a catalog sync, also used to import a catalog bundle. `name` is how messages call it;
+    /// `etag` and `lastModified` are stored as the validators for the next conditional request.
+    func apply(
+        catalogAt path: String, name catalog: String, config: HierarchyConfig, etag: String?, lastModified: String?,
+        syncID: String, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
+    ) async throws(SyncError) -> Outcome {
+        let filter = UpdateFilter(config.sync)
         let months = config.sync.expireSupersededAfterMonths
         let cutoff = Self.expiryCutoff(now: now(), months: months)
         let skipInvalid = config.upstream.skipInvalid
-        let syncID = id
         let result: Outcome
         do {
             result = try await store.pool.write { db throws -> Outcome in

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import SumsyncCore
+
+/// `sumsyncctl keygen --output NAME`: a new Ed25519 key pair for signing export bundles.
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make an Ed25519 key pair for signing export bundles.",
+        discussion: "Writes the private key to NAME (mode 0600) and the public key to NAME.pub; list NAME.pub in [upstream] trusted-keys of the importing site. Existing files are never overwritten."
+    )
+
+    @Option(help: "Where to write the private key; the public key goes to this path plus .pub.")
+    var output: String
+
+    func run() throws {
+        let key = BundleSigningKey.generate()
+        do {
+            try key.write(to: output)
+        } catch {
+            throw fail(error.message)
+        }
+        print("Wrote the signing key \(output) (keep it secret) and the public key \(output).pub; key id \(key.keyID).")
+    }
+}
