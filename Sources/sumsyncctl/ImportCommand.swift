@@ -52,7 +52,7 @@ struct ImportCommand: AsyncParsableCommand {
         progress.done()
         guard let final else { throw fail("the daemon closed the connection before the import ended") }
         guard final.result == "succeeded" else {
-            throw fail("import of \(absolute) failed: \(final.error ?? "unknown error")")
+            throw fail("import failed: \(final.error ?? "unknown error")")
         }
         print("Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0).")
     }
