@@ -52,11 +52,7 @@ struct BundleImporter {
     ) async throws(SyncError) -> SyncEngine.Outcome {
         let path = request.path
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw SyncError(
-                "cannot read the bundle \(path): \(String(cString: strerror(errno))) (sumsyncd reads it as the site's user, uid \(getuid()); make it readable by that user); nothing was applied"
-            )
-        }
+        guard fd >= 0 else { throw SyncError("\(Self.unreadable(path, errno: errno)); nothing was applied") }
         defer { close(fd) }
         let accepted: BundleVerifier.Accepted
         let payload = (stateDirectory as NSString).appendingPathComponent("import.payload")
@@ -130,6 +126,18 @@ struct BundleImporter {
             throw SyncError("the site database refused the bundle \(name): \(error); nothing was applied")
         }
         return SyncEngine.Outcome(result: .succeeded, counts: applied.0, catalogVersion: applied.1)
+    }
+
+    /// Why the daemon cannot open `path`, with what usually causes it under systemd.
+    static func unreadable(_ path: String, errno code: Int32) -> String {
+        var text = "cannot read the bundle \(path): \(String(cString: strerror(code)))"
+        let hidden = ["/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/"].first { path.hasPrefix($0) }
+        if code == ENOENT, let hidden {
+            text += " (under systemd sumsyncd has its own \(hidden) or none at all: PrivateTmp=, ProtectHome=; put the bundle elsewhere, e.g. /srv/sumsync/, readable by all)"
+        } else if code == EACCES || code == EPERM {
+            text += " (sumsyncd reads it as the site's user, uid \(getuid()): make the file and its folders readable by that user, e.g. chmod 0644)"
+        }
+        return text
     }
 
     private func readVersion() throws -> Int {

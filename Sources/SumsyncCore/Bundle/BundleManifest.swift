@@ -44,6 +44,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     /// The signing key's id (``BundlePublicKey/keyID``).
     public var keyID: String
 
+    /// A manifest; the exporter fills in the payload's size and digest and the key id when it signs.
     public init(
         kind: Kind, site: String, catalog: String? = nil, from: Int, to: Int, full: Bool, filter: UpdateFilter,
         created: String, records: Int = 0, removals: Int = 0, payloadSize: Int = 0, payloadSHA256: String = "",
