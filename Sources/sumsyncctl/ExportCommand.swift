@@ -44,7 +44,7 @@ struct ExportCommand: AsyncParsableCommand {
                 guard since == nil else { throw fail("--since applies to a site database; a catalog bundle is always full") }
                 manifest = try await BundleExporter.exportCatalog(
                     url: fromCatalog, site: config.topSite.code, filter: filter, skipInvalid: config.upstream.skipInvalid,
-                    key: key, output: output
+                    key: key, output: output, idleTimeout: config.upstream.timeout.duration
                 )
             } else {
                 let store = try global.openStore()

@@ -20,20 +20,12 @@ struct ImportCommand: AsyncParsableCommand {
     var force = false
 
     func run() async throws {
-        let site: SiteCode
-        let paths: SitePaths
-        do {
-            site = try global.siteCode()
-            paths = try global.paths()
-        } catch {
-            throw fail("\(error)")
-        }
+        let client = try global.controlClient()
         let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: absolute) else { throw fail("\(absolute): no such file") }
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "/-._~")
         let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
-        let client = ControlClient(socketPath: paths.controlSocket, site: site.rawValue)
         let progress = ProgressDisplay()
         var final: ControlProtocol.SyncEvent?
         do {
@@ -54,6 +46,7 @@ struct ImportCommand: AsyncParsableCommand {
         guard final.result == "succeeded" else {
             throw fail("import failed: \(final.error ?? "unknown error")")
         }
-        print("Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0).")
+        let took = final.durationSeconds.map { String(format: " in %.3f s", $0) } ?? ""
+        print("Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
     }
 }

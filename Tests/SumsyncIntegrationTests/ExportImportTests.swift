@@ -118,6 +118,26 @@ struct ExportImportTests {
         #expect(missing.status == 1 && missing.stderr.contains("no such file"), "\(missing.stderr)")
     }
 
+    @Test("export --from-catalog reads an HTTP upstream with the config's filter; the bundle imports as a catalog sync")
+    func catalogBundleOverHTTP() async throws {
+        let upstream = try await UpstreamServer()
+        defer { upstream.stop() }
+        let lines = (1...30).map { catalogLine($0, product: $0 % 3 == 0 ? "Edge" : "Windows 11") }
+        upstream.serve(Data((lines.joined(separator: "\n") + "\n").utf8), etag: "\"c1\"")
+        let fixture = try BundleFixture(label: "http")
+        fixture.target.hierarchy.sync = "products = [\"Edge\"]"
+        try fixture.target.hierarchy.write()
+        try await fixture.target.startAll()
+        let bundle = fixture.path("catalog.bundle")
+        let export = try fixture.target.ctl("TOP", ["export", "--output", bundle, "--signing-key", fixture.key, "--from-catalog", upstream.url])
+        #expect(export.status == 0 && export.stdout.contains("catalog bundle from \(upstream.url) (10 updates)"), "\(export.stderr)")
+        let result = try fixture.importBundle(bundle)
+        #expect(result.status == 0 && result.stdout.contains("10 new"), "\(result.stderr)")
+        try await fixture.target.waitForConvergence(version: 1)
+        let updates = try fixture.target.updates("BR1")
+        #expect(updates.split(separator: "\n").count == 10 && !updates.contains("Windows 11"))
+    }
+
     /// A copy of the source's config whose [sync] keeps only 5 of the catalog's updates' product.
     func filterConfig(_ fixture: BundleFixture) throws -> String {
         try fixture.source.writeCatalog((1...62).map { catalogLine($0, product: $0 <= 5 ? "Edge" : "Windows 11") })

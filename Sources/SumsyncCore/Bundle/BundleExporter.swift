@@ -59,12 +59,15 @@ public enum BundleExporter {
 
     /// A bundle of the updates in the upstream catalog at `url` (`file://`, `http://`, `https://`) that
     /// `filter` keeps; `site` is the exporting config's top-level site. Malformed lines fail the export
-    /// unless `skipInvalid` (the config's `[upstream] skip-invalid`).
+    /// unless `skipInvalid` (the config's `[upstream] skip-invalid`); an HTTP upstream that sends nothing
+    /// for `idleTimeout` (the config's `[upstream] timeout`) fails it.
     public static func exportCatalog(
         url: String, site: SiteCode, filter: UpdateFilter, skipInvalid: Bool, key: BundleSigningKey, output: String,
-        httpClient: HTTPClient = .shared, now: Date = Date()
+        idleTimeout: Duration = .seconds(60), httpClient: HTTPClient = .shared, now: Date = Date()
     ) async throws(BundleError) -> BundleManifest {
-        let source = try await CatalogSource.open(url, downloadBeside: output, httpClient: httpClient)
+        let source = try await CatalogSource.open(
+            url, downloadBeside: output, idleTimeout: idleTimeout, httpClient: httpClient
+        )
         defer { source.remove() }
         let writer = try BundleWriter(output: output)
         var lines = 0
@@ -114,7 +117,9 @@ struct CatalogSource {
     let path: String
     let temporary: Bool
 
-    static func open(_ url: String, downloadBeside output: String, httpClient: HTTPClient) async throws(BundleError) -> CatalogSource {
+    static func open(
+        _ url: String, downloadBeside output: String, idleTimeout: Duration, httpClient: HTTPClient
+    ) async throws(BundleError) -> CatalogSource {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else {
             throw BundleError(.cannotExport, "invalid catalog URL \(url): use file:///PATH, http:// or https://")
         }
@@ -126,7 +131,7 @@ struct CatalogSource {
             let path = ((folder.isEmpty ? "." : folder) as NSString)
                 .appendingPathComponent(".catalog-\(UUID().uuidString.prefix(8)).download")
             do {
-                try await download(url, to: path, httpClient: httpClient)
+                try await download(url, to: path, idleTimeout: idleTimeout, httpClient: httpClient)
             } catch {
                 unlink(path)
                 throw error
@@ -137,29 +142,29 @@ struct CatalogSource {
         }
     }
 
-    private static func download(_ url: String, to path: String, httpClient: HTTPClient) async throws(BundleError) {
+    private static func download(
+        _ url: String, to path: String, idleTimeout: Duration, httpClient: HTTPClient
+    ) async throws(BundleError) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "User-Agent", value: "sumsync")
         request.headers.add(name: "Accept-Encoding", value: "gzip")
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw BundleError(.cannotWrite, "cannot write \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
         do {
             let response = try await httpClient.execute(request, timeout: .minutes(30))
             guard response.status == .ok else {
                 throw BundleError(.cannotExport, "\(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase)")
             }
             let expected = response.headers.first(name: "Content-Length").flatMap(Int.init)
-            var received = 0
-            for try await chunk in response.body {
-                try chunk.withUnsafeReadableBytes { try BundleWriter.writeAll(fd, $0) }
-                received += chunk.readableBytes
-            }
+            let received = try await ResponseDownload.write(
+                response, to: path, progress: SyncProgress(), idleTimeout: idleTimeout,
+                stalled: { SyncError("\(url) sent nothing for \(idleTimeout.components.seconds) s") }
+            )
             if let expected, received != expected {
                 throw BundleError(.cannotExport, "\(url) sent \(received) of \(expected) bytes; the download was cut short")
             }
         } catch let error as BundleError {
             throw error
+        } catch let error as SyncError {
+            throw BundleError(.cannotExport, "cannot fetch the catalog \(url): \(error.message)")
         } catch {
             throw BundleError(.cannotExport, "cannot fetch the catalog \(url): \(CatalogFetcher.describe(error))")
         }

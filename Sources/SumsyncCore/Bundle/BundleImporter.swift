@@ -27,6 +27,7 @@ struct BundleImporter {
         now: @Sendable () -> Date = Date.init
     ) async -> SyncEngine.Outcome {
         let before = (try? store.catalogVersion()) ?? 0
+        let began = ContinuousClock.now
         do {
             try store.recordSyncStarted(id: id, site: site, trigger: .import, at: now())
         } catch {
@@ -39,7 +40,9 @@ struct BundleImporter {
             outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
         }
         do {
-            try store.recordSyncFinished(id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now())
+            try store.recordSyncFinished(
+                id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now(), began: began
+            )
         } catch {
             logger.error("Cannot record the end of sync \(id): \(error)")
         }
