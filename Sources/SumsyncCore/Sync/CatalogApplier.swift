@@ -3,10 +3,12 @@ import GRDB
 
 /// Applies one full catalog snapshot to the site database, inside the caller's write transaction.
 ///
-/// Each kept record is upserted as it streams by (so memory stays flat whatever the catalog size),
-/// marked with this sync's number; afterwards set-based SQL finds what upstream no longer offers,
-/// recomputes supersedence and expiry, and writes the change log. A duplicate id keeps its highest
-/// revision. An update's change kind for the sync follows ``ChangeKind``'s precedence.
+/// A compact index of the stored updates (128-bit id → revision and upstream expiry, about 24 bytes
+/// each) tells, as each record streams by, whether it can change anything; only new, revised or newly
+/// expired records are written, so a delta costs its changes rather than the catalog's size. Afterwards
+/// the index names what upstream no longer offers, set-based SQL recomputes supersedence and expiry,
+/// and the change log is written. A duplicate id keeps its highest revision. An update's change kind
+/// for the sync follows ``ChangeKind``'s precedence.
 struct CatalogApplier {
     let db: Database
     let syncNumber: Int
@@ -16,6 +18,15 @@ struct CatalogApplier {
     private(set) var offered: [CategoryKey: Int] = [:]
     private(set) var keptLines = 0
     private(set) var skippedLines = 0
+    /// The stored updates as of the start of the sync, plus what this sync added; `seen` marks those
+    /// upstream still offers.
+    private var index: [UInt128: Entry] = [:]
+
+    struct Entry {
+        var revision: Int32
+        var upstreamExpired: Bool
+        var seen: Bool
+    }
 
     struct CategoryKey: Hashable {
         var kind: String
@@ -50,6 +61,39 @@ struct CatalogApplier {
                     , revision = max(updates.revision, excluded.revision)
                 """
         )
+        index.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0)
+        let rows = try Row.fetchCursor(db, sql: "SELECT id, revision, upstream_expired FROM updates")
+        while let row = try rows.next() {
+            let id: String = row[0]
+            guard let key = Self.key(id) else { continue }
+            index[key] = Entry(revision: Int32(clamping: row[1] as Int), upstreamExpired: row[2], seen: false)
+        }
+    }
+
+    /// A GUID's 128 bits (ids are validated and lowercased by the parser); nil for anything else.
+    static func key(_ id: String) -> UInt128? {
+        var value: UInt128 = 0
+        var digits = 0
+        for byte in id.utf8 {
+            let nibble: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "-"): continue
+            default: return nil
+            }
+            value = value << 4 | UInt128(nibble)
+            digits += 1
+        }
+        return digits == 32 ? value : nil
+    }
+
+    /// The canonical text of a key: `8-4-4-4-12` lowercase hex.
+    static func id(_ key: UInt128) -> String {
+        var hex = String(key, radix: 16)
+        hex = String(repeating: "0", count: 32 - hex.count) + hex
+        let chars = Array(hex)
+        return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-\(String(chars[12..<16]))-\(String(chars[16..<20]))-\(String(chars[20..<32]))"
     }
 
     /// Counts the record in upstream's offer and stores it when the filter keeps it.
@@ -62,6 +106,19 @@ struct CatalogApplier {
             return
         }
         keptLines += 1
+        if let key = Self.key(record.id) {
+            if var entry = index[key] {
+                entry.seen = true
+                let unchanged = Int32(clamping: record.revision) <= entry.revision && (!record.expired || entry.upstreamExpired)
+                entry.revision = max(entry.revision, Int32(clamping: record.revision))
+                entry.upstreamExpired = entry.upstreamExpired || record.expired
+                index[key] = entry
+                // Equal or lower revision and no new expiry: the stored update stays as it is.
+                if unchanged { return }
+            } else {
+                index[key] = Entry(revision: Int32(clamping: record.revision), upstreamExpired: record.expired, seen: true)
+            }
+        }
         let supersedes: String? = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
         try upsert.execute(arguments: [
             record.id, record.revision, record.title, record.product, record.classification,
@@ -74,14 +131,13 @@ struct CatalogApplier {
     /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
     /// superseding update was released at or before this epoch second is expired.
     func finish(expiryCutoff: Int64) throws -> ChangeCounts {
-        try db.execute(
-            sql: """
-                INSERT INTO changes_pending (update_id, kind)
-                    SELECT id, 'removed' FROM updates WHERE seen_sync != ?;
-                DELETE FROM updates WHERE seen_sync != ?;
-                """,
-            arguments: [syncNumber, syncNumber]
-        )
+        let removal = try db.makeStatement(sql: "INSERT OR IGNORE INTO changes_pending (update_id, kind) VALUES (?, 'removed')")
+        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ?")
+        for (key, entry) in index where !entry.seen {
+            let id = Self.id(key)
+            try removal.execute(arguments: [id])
+            try delete.execute(arguments: [id])
+        }
         try Supersedence.recompute(db)
         try db.execute(
             sql: """
