@@ -64,11 +64,8 @@ public struct CatalogRecord: Sendable, Equatable {
         self.description = description
     }
 
-    /// Every classification a catalog may use (the same list configs select from).
-    public static let classifications: [String] = [
-        "Critical Updates", "Definition Updates", "Drivers", "Feature Packs", "Security Updates",
-        "Service Packs", "Tools", "Update Rollups", "Updates", "Upgrades",
-    ]
+    /// Every classification a catalog may use: the same list configs select from.
+    public static var classifications: [String] { Classification.all }
 
     /// Every severity a catalog may use.
     public static let severities: [String] = ["Critical", "Important", "Moderate", "Low"]
