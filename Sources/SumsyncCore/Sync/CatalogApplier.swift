@@ -21,6 +21,10 @@ struct CatalogApplier {
     /// The stored updates as of the start of the sync, plus what this sync added; `seen` marks those
     /// upstream still offers.
     private var index: [UInt128: Entry] = [:]
+    /// The site's very first catalog (version 0, nothing stored): every kept update is new, nothing is
+    /// marked per row and no change-log rows are written — a child at version 0 pulls the full snapshot
+    /// anyway — which spares 500,000 index entries, row rewrites and change rows on a first sync.
+    let isFirstSync: Bool
 
     struct Entry {
         var revision: Int32
@@ -52,16 +56,19 @@ struct CatalogApplier {
                 INSERT INTO updates (id, revision, title, product, classification, languages, kb, bulletin, severity,
                     released, released_epoch, revised, supersedes, upstream_expired, expired, size, url, description,
                     seen_sync, pending_kind)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new')
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET
                     seen_sync = excluded.seen_sync,
-                    pending_kind = CASE WHEN \(newer) AND updates.pending_kind IS NULL THEN 'revised'
-                        ELSE updates.pending_kind END,
+                    pending_kind = CASE WHEN \(newer) AND updates.pending_kind IS NULL AND excluded.pending_kind IS NOT NULL
+                        THEN 'revised' ELSE updates.pending_kind END,
                     \(assignments.joined(separator: ",\n"))
                     , revision = max(updates.revision, excluded.revision)
                 """
         )
-        index.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0)
+        let stored = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
+        let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+        self.isFirstSync = stored == 0 && version == 0
+        index.reserveCapacity(stored)
         let rows = try Row.fetchCursor(db, sql: "SELECT id, revision, upstream_expired FROM updates")
         while let row = try rows.next() {
             let id: String = row[0]
@@ -124,7 +131,7 @@ struct CatalogApplier {
             record.id, record.revision, record.title, record.product, record.classification,
             JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
             record.releasedEpoch, record.revised, supersedes, record.expired, record.expired, record.size, record.url,
-            record.description, syncNumber,
+            record.description, syncNumber, isFirstSync ? nil : "new",
         ])
     }
 
@@ -148,8 +155,14 @@ struct CatalogApplier {
                 """,
             arguments: [expiryCutoff]
         )
-        let counts = try ChangeLog.pendingCounts(db)
-        return counts
+        if isFirstSync {
+            // Supersedence and expiry marked some rows; on a first sync they all count as new.
+            try db.execute(sql: "UPDATE updates SET pending_kind = NULL WHERE pending_kind IS NOT NULL")
+            var counts = ChangeCounts()
+            counts.new = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
+            return counts
+        }
+        return try ChangeLog.pendingCounts(db)
     }
 }
 

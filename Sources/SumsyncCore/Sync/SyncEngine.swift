@@ -130,7 +130,7 @@ public struct SyncEngine: Sendable {
                 progress.advance(to: lines)
                 let counts = try applier.finish(expiryCutoff: cutoff)
                 let newCategories = try Categories.record(applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
-                let (version, _) = try ChangeLog.commit(db)
+                let (version, _) = try ChangeLog.commit(db, version: applier.isFirstSync && counts.new > 0 ? 1 : nil)
                 try db.execute(
                     sql: """
                         UPDATE site_state SET upstream_etag = ?, upstream_last_modified = ?, filter_fingerprint = ?
