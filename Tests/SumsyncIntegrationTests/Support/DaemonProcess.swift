@@ -1,5 +1,17 @@
 import Foundation
+import Synchronization
 import Testing
+
+/// Every daemon a test started, so that none outlives the test process, even when a test fails in a
+/// way that skips its clean-up.
+private let startedDaemons = Mutex<Set<Int32>>([])
+private let killStartedDaemonsAtExit: Void = {
+    atexit {
+        startedDaemons.withLock { pids in
+            for pid in pids { kill(pid, SIGKILL) }
+        }
+    }
+}()
 
 /// A real `sumsyncd` started for a test; killed by PID when the test ends.
 final class DaemonProcess: @unchecked Sendable {
@@ -33,6 +45,9 @@ final class DaemonProcess: @unchecked Sendable {
         process.standardError = log
         process.standardOutput = log
         try process.run()
+        _ = killStartedDaemonsAtExit
+        let pid = process.processIdentifier
+        startedDaemons.withLock { _ = $0.insert(pid) }
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -62,6 +77,8 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// SIGTERM, then SIGKILL if it does not stop; for `defer`.
     func stop() {
+        let pid = process.processIdentifier
+        defer { startedDaemons.withLock { _ = $0.remove(pid) } }
         guard process.isRunning else { return }
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(10)
