@@ -10,7 +10,9 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Ignore ETag/Last-Modified: read the whole upstream catalog again.")
+    @Flag(
+        help: "Top-level site: ignore ETag/Last-Modified and parse every catalog line again (no line index). Child site: pull the parent's full snapshot."
+    )
     var full = false
 
     @Flag(help: "Follow the sync to its end: exit 0 when it succeeded (or upstream was unchanged), 1 when it failed.")

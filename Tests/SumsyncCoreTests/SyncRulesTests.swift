@@ -12,6 +12,8 @@ final class SyncHarness: @unchecked Sendable {
     let store: SiteStore
     var config: HierarchyConfig
     var now = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-17
+    /// Sync as `sumsyncctl sync --full` does: every line parsed, no line index.
+    var full = false
 
     init(products: [String] = [], classifications: [String] = [], languages: [String] = [], months: Int = 0) throws {
         folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sumsync-sync-\(UUID().uuidString.prefix(8))")
@@ -39,7 +41,7 @@ final class SyncHarness: @unchecked Sendable {
         let engine = SyncEngine(store: store, site: "CAS", stateDirectory: folder.path, httpClient: HTTPClient.shared)
         let clock = now
         return await engine.syncFromCatalog(
-            id: UUID().uuidString, trigger: .manual, config: config, full: false, progress: SyncProgress(),
+            id: UUID().uuidString, trigger: .manual, config: config, full: full, progress: SyncProgress(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), now: { clock }
         )
     }
@@ -79,9 +81,11 @@ func line(
 func guid(_ n: Int) -> String { String(format: "00000000-0000-4000-8000-%012x", n) }
 
 @Suite("sync rules")
+/// Each rule runs twice: with deltas through the line index, and with every line parsed (`--full`).
 struct SyncRulesTests {
-    @Test func newRevisedUnchangedAndLowerRevisions() async throws {
+    @Test(arguments: [false, true]) func newRevisedUnchangedAndLowerRevisions(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         var outcome = try await site.sync([line(1, revision: 5), line(2), line(3)])
         #expect(outcome.result == .succeeded)
         #expect(outcome.counts.new == 3 && outcome.catalogVersion == 1)
@@ -98,8 +102,9 @@ struct SyncRulesTests {
         #expect(try site.update(guid(1))?["product"] == "Windows 11")
     }
 
-    @Test func removedWhenUpstreamNoLongerOffersIt() async throws {
+    @Test(arguments: [false, true]) func removedWhenUpstreamNoLongerOffersIt(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         try await site.sync([line(1), line(2)])
         let outcome = try await site.sync([line(2)])
         #expect(outcome.counts.removed == 1 && outcome.counts.unchanged == 1)
@@ -107,8 +112,9 @@ struct SyncRulesTests {
         #expect(try site.changes(at: 2) == [guid(1): "removed"])
     }
 
-    @Test func filterChangeRemovesUpdates() async throws {
+    @Test(arguments: [false, true]) func filterChangeRemovesUpdates(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         try await site.sync([line(1, product: "Windows 11"), line(2, product: "Edge")])
         site.config.sync.products = ["Edge"]
         let outcome = try await site.sync([line(1, product: "Windows 11"), line(2, product: "Edge")])
@@ -116,8 +122,9 @@ struct SyncRulesTests {
         #expect(try site.ids() == [guid(2)])
     }
 
-    @Test func filterEdgeCases() async throws {
+    @Test(arguments: [false, true]) func filterEdgeCases(full: Bool) async throws {
         let site = try SyncHarness(classifications: ["Security Updates"], languages: ["de"])
+        site.full = full
         let outcome = try await site.sync([
             line(1, languages: ["all"]),
             line(2, languages: ["DE"]),
@@ -129,8 +136,9 @@ struct SyncRulesTests {
         #expect(outcome.counts.new == 3)
     }
 
-    @Test func expiredUpstream() async throws {
+    @Test(arguments: [false, true]) func expiredUpstream(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         try await site.sync([line(1), line(2)])
         let outcome = try await site.sync([line(1, expired: true), line(2)])
         #expect(outcome.counts.expired == 1)
@@ -141,8 +149,9 @@ struct SyncRulesTests {
         #expect(again.counts.revised == 1)
     }
 
-    @Test func supersededExpiresAtOnceWithZeroMonths() async throws {
+    @Test(arguments: [false, true]) func supersededExpiresAtOnceWithZeroMonths(full: Bool) async throws {
         let site = try SyncHarness(months: 0)
+        site.full = full
         try await site.sync([line(1), line(2)])
         let outcome = try await site.sync([line(1), line(2), line(3, released: "2026-11-01T00:00:00Z", supersedes: [1])])
         #expect(outcome.counts.new == 1 && outcome.counts.expired == 1)
@@ -150,8 +159,9 @@ struct SyncRulesTests {
         #expect(row?["superseded_by"] == guid(3) && row?["expired"] == true)
     }
 
-    @Test func supersededExpiresAfterTheConfiguredMonths() async throws {
+    @Test(arguments: [false, true]) func supersededExpiresAfterTheConfiguredMonths(full: Bool) async throws {
         let site = try SyncHarness(months: 3)
+        site.full = full
         // Now is 2026-11-17; the superseding update was released 2026-10-01: under 3 months ago.
         let catalog = [line(1), line(2, released: "2026-10-01T00:00:00Z", supersedes: [1])]
         try await site.sync([line(1)])
@@ -164,24 +174,27 @@ struct SyncRulesTests {
         #expect(try site.update(guid(1))?["expired"] == true)
     }
 
-    @Test func duplicatesKeepTheHighestRevision() async throws {
+    @Test(arguments: [false, true]) func duplicatesKeepTheHighestRevision(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         let outcome = try await site.sync([line(1, revision: 2), line(1, revision: 7, product: "Edge"), line(1, revision: 3)])
         #expect(outcome.counts.new == 1 && outcome.counts.unchanged == 0)
         #expect(try site.update(guid(1))?["revision"] == 7)
         #expect(try site.update(guid(1))?["product"] == "Edge")
     }
 
-    @Test func idsCompareCaseInsensitively() async throws {
+    @Test(arguments: [false, true]) func idsCompareCaseInsensitively(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         try await site.sync([line(1, uppercase: true)])
         let outcome = try await site.sync([line(1, revision: 2)])
         #expect(outcome.counts.revised == 1 && outcome.counts.new == 0)
         #expect(try site.ids() == [guid(1)])
     }
 
-    @Test func aMalformedLineChangesNothing() async throws {
+    @Test(arguments: [false, true]) func aMalformedLineChangesNothing(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         try await site.sync([line(1), line(2)])
         let outcome = try await site.sync([line(1, revision: 2), "{\"id\": broken", line(3)])
         #expect(outcome.result == .failed)
@@ -193,15 +206,17 @@ struct SyncRulesTests {
         #expect(history.first?.result == "failed" && history.first?.error?.contains("line 2") == true)
     }
 
-    @Test func skipInvalidCountsAndSkips() async throws {
+    @Test(arguments: [false, true]) func skipInvalidCountsAndSkips(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         site.config.upstream.skipInvalid = true
         let outcome = try await site.sync([line(1), "not json", line(2)])
         #expect(outcome.result == .succeeded && outcome.skippedInvalid == 1 && outcome.counts.new == 2)
     }
 
-    @Test func newCategoriesAfterTheFirstSync() async throws {
+    @Test(arguments: [false, true]) func newCategoriesAfterTheFirstSync(full: Bool) async throws {
         let site = try SyncHarness()
+        site.full = full
         let first = try await site.sync([line(1)])
         #expect(first.newCategories.isEmpty)
         let second = try await site.sync([line(1), line(2, product: "Windows Server 2025")])

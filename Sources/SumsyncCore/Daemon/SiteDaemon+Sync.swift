@@ -9,7 +9,7 @@ extension SiteDaemon {
             perform: { id, trigger, full, progress in
                 await self.runSync(id: id, trigger: trigger, full: full, progress: progress) { config, logger in
                     if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
-                        return await self.syncFromParent(id: id, trigger: trigger, parent: parent, progress: progress)
+                        return await self.syncFromParent(id: id, trigger: trigger, parent: parent, full: full, progress: progress)
                     }
                     return await engine.syncFromCatalog(
                         id: id, trigger: trigger, config: config, full: full, progress: progress, logger: logger
@@ -150,14 +150,15 @@ extension SiteDaemon {
             }
         }
         lastOutcome = outcome
-        metrics.syncFinished(trigger: trigger, outcome: outcome, duration: outcome.duration, store: store)
+        metrics.syncFinished(trigger: trigger, outcome: outcome, duration: outcome.duration)
         notifier.status(statusLine())
     }
 }
 
 extension SiteDaemon {
-    /// A child's sync: pull the parent's changes, recorded in history like any sync.
-    func syncFromParent(id: String, trigger: SyncTrigger, parent: SiteConfig, progress: SyncProgress) async
+    /// A child's sync: pull the parent's changes, recorded in history like any sync. `full`: pull the
+    /// parent's full snapshot rather than the changes since this site's version.
+    func syncFromParent(id: String, trigger: SyncTrigger, parent: SiteConfig, full: Bool, progress: SyncProgress) async
         -> SyncEngine.Outcome
     {
         let before = (try? store.catalogVersion()) ?? 0
@@ -171,7 +172,7 @@ extension SiteDaemon {
         let sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
         var outcome: SyncEngine.Outcome
         do {
-            outcome = try await sync.run(id: id, progress: progress)
+            outcome = try await sync.run(id: id, full: full, progress: progress)
         } catch {
             outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
         }

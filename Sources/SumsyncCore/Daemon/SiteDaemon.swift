@@ -153,7 +153,6 @@ public actor SiteDaemon {
             ].with(.daemonReady)
         )
         notifier.ready(status: statusLine())
-        metrics.refresh(store: store)
         startBackgroundWork()
     }
 

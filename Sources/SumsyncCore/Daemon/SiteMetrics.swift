@@ -10,6 +10,8 @@ final class SiteMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let knownClassifications = Mutex<Set<String>>([])
+    /// The catalog version the per-classification gauges were counted at.
+    private let countedVersion = Mutex<Int?>(nil)
 
     init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -21,7 +23,7 @@ final class SiteMetrics: Sendable {
     }
 
     /// Records a finished sync.
-    func syncFinished(trigger: SyncTrigger, outcome: SyncEngine.Outcome, duration: Duration, store: SiteStore) {
+    func syncFinished(trigger: SyncTrigger, outcome: SyncEngine.Outcome, duration: Duration) {
         let result = outcome.result.rawValue
         Counter(label: "sumsync_syncs_total", dimensions: [("result", result), ("trigger", trigger.rawValue)], factory: factory)
             .increment()
@@ -37,12 +39,20 @@ final class SiteMetrics: Sendable {
         if outcome.result != .failed {
             Gauge(label: "sumsync_last_success_timestamp_seconds", factory: factory).record(Date().timeIntervalSince1970)
         }
-        refresh(store: store)
+        Gauge(label: "sumsync_catalog_version", factory: factory).record(outcome.catalogVersion)
     }
 
-    /// Catalog version and updates per classification, from the site database.
+    /// Catalog version and updates per classification, from the site database; called for each scrape.
+    /// Counting per classification reads the whole table, so it runs only when the catalog version moved
+    /// since the last count (never on the sync's own path, where it would delay the children's requests).
     func refresh(store: SiteStore) {
-        Gauge(label: "sumsync_catalog_version", factory: factory).record((try? store.catalogVersion()) ?? 0)
+        let version = (try? store.catalogVersion()) ?? 0
+        Gauge(label: "sumsync_catalog_version", factory: factory).record(version)
+        let stale = countedVersion.withLock { counted in
+            defer { counted = version }
+            return counted != version
+        }
+        guard stale else { return }
         let rows = (try? store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT classification, count(*) AS n FROM updates GROUP BY classification")
         }) ?? []

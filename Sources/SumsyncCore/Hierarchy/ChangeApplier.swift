@@ -16,8 +16,11 @@ struct ChangeApplier: Sendable {
 
     func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
         try ChangeLog.begin(db)
+        try Supersedence.beginTouching(db)
         try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
         let syncNumber = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
+        let versionBefore = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+        let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
         let fields = [
             "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
             "released_epoch", "revised", "supersedes", "upstream_expired", "expired", "size", "url", "description",
@@ -34,6 +37,14 @@ struct ChangeApplier: Sendable {
                     \(fields.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
                 """
         )
+        // A first full snapshot into an empty site: plain inserts, no per-row marks, no change-log rows.
+        let insert = try db.makeStatement(
+            sql: """
+                INSERT INTO updates (id, \(fields.joined(separator: ", ")), seen_sync)
+                VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?)
+                """
+        )
+        let touch = try Supersedence.touchStatement(db)
         let remove = try db.makeStatement(
             sql: """
                 INSERT OR IGNORE INTO changes_pending (update_id, kind) SELECT id, 'removed' FROM updates WHERE id = ?;
@@ -45,6 +56,7 @@ struct ChangeApplier: Sendable {
         var trailer: ChangeFeed.Trailer?
         var upserts = 0
         var removals = 0
+        var firstSnapshot = false
         let decoder = JSONDecoder()
         try reader.forEachLine { number, bytes in
             if number & 1023 == 0 {
@@ -59,22 +71,30 @@ struct ChangeApplier: Sendable {
                     throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
                 }
                 header = parsed
+                firstSnapshot = parsed.full && !anyStored && versionBefore == 0
                 progress.enter(.applying, total: parsed.upserts + parsed.removals)
                 return
             }
             if upserts < header.upserts {
                 let record = try CatalogRecordParser.parse(bytes, line: number)
-                try upsert.execute(arguments: [
+                let arguments: StatementArguments = [
                     record.id, record.revision, record.title, record.product, record.classification,
                     JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
                     record.releasedEpoch, record.revised, record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes),
                     record.expired, record.expired, record.size, record.url, record.description, syncNumber,
-                ] as StatementArguments)
+                ]
+                if firstSnapshot {
+                    try insert.execute(arguments: arguments)
+                } else {
+                    try upsert.execute(arguments: arguments)
+                    try touch.execute(arguments: [record.id])
+                }
                 upserts += 1
             } else if removals < header.removals {
                 let removal = try decoder.decode(ChangeFeed.Removal.self, from: Data(bytes))
                 try remove.execute(arguments: [removal.removed])
                 try delete.execute(arguments: [removal.removed])
+                try touch.execute(arguments: [removal.removed])
                 removals += 1
             } else {
                 trailer = try decoder.decode(ChangeFeed.Trailer.self, from: Data(bytes))
@@ -84,6 +104,13 @@ struct ChangeApplier: Sendable {
         else {
             throw SyncError("the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
         }
+        if firstSnapshot {
+            try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: true)
+            var counts = ChangeCounts()
+            counts.new = upserts
+            let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to, logged: false)
+            return (counts, version)
+        }
         if header.full {
             try db.execute(
                 sql: """
@@ -92,10 +119,16 @@ struct ChangeApplier: Sendable {
                     """,
                 arguments: [syncNumber, syncNumber]
             )
+            try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: false)
+        } else {
+            try Supersedence.update(db)
         }
-        try Supersedence.recompute(db)
-        let counts = try ChangeLog.pendingCounts(db)
-        let (version, _) = try ChangeLog.commit(db, version: header.to)
+        var counts = try ChangeLog.pendingCounts(db)
+        if header.full {
+            // After a full snapshot the site holds exactly what it listed, whatever the kept count said.
+            counts.unchanged = upserts - (counts.new + counts.revised + counts.expired + counts.superseded)
+        }
+        let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to)
         return (counts, version)
     }
 }

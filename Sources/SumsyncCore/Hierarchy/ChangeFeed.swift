@@ -38,6 +38,15 @@ enum ChangeFeed {
         let floor: Int
     }
 
+    /// The stored update count disagrees with the rows read: the database needs a look.
+    struct CountMismatch: Error, CustomStringConvertible {
+        let promised: Int
+        let found: Int
+        var description: String {
+            "the site database holds \(found) updates but records \(promised) (site_state.update_count); run `sumsyncctl sync --full` at this site to recount"
+        }
+    }
+
     /// Writes the feed for `since` to `path` and returns its header.
     static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -78,19 +87,27 @@ enum ChangeFeed {
                     WHERE u.id IN (SELECT DISTINCT update_id FROM changes WHERE version > ?) ORDER BY u.id
                     """
                 removalSQL = """
-                    SELECT DISTINCT update_id FROM changes
-                    WHERE version > ? AND update_id NOT IN (SELECT id FROM updates) ORDER BY update_id
+                    SELECT DISTINCT update_id FROM changes c
+                    WHERE version > ? AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = c.update_id)
+                    ORDER BY update_id
                     """
             }
             let arguments: StatementArguments = full ? [] : [since]
-            let upserts = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(upsertSQL))", arguments: arguments) ?? 0
+            // A full snapshot's count is the one each sync keeps; counting would read the whole table.
+            let upserts = full
+                ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
+                : try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(upsertSQL))", arguments: arguments) ?? 0
             let removals = try removalSQL.map { try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0 } ?? 0
             let header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: upserts, removals: removals)
             try emit(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
             let rows = try Row.fetchCursor(db, sql: upsertSQL, arguments: arguments)
+            var emitted = 0
             while let row = try rows.next() {
                 try emit(UpdateRow.record(from: row).jsonLine())
+                emitted += 1
             }
+            // The header promised a count; a stream that breaks its promise is refused by the child anyway.
+            guard emitted == upserts else { throw CountMismatch(promised: upserts, found: emitted) }
             if let removalSQL {
                 let ids = try String.fetchCursor(db, sql: removalSQL, arguments: arguments)
                 while let id = try ids.next() {

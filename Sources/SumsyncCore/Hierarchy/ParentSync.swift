@@ -14,12 +14,13 @@ struct ParentSync {
     /// How long the parent may send nothing before the pull fails.
     var idleTimeout: Duration = .seconds(60)
 
-    func run(id: String, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
+    /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
+    func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
         let version = (try? store.catalogVersion()) ?? 0
         progress.enter(.fetching)
         let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
         defer { unlink(path) }
-        var since = version
+        var since = full ? 0 : version
         var response = try await fetch(since: since)
         if response.status.code == 410 {
             // Behind the parent's retained change log: take the full snapshot instead.

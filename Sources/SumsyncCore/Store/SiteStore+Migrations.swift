@@ -90,6 +90,35 @@ extension SiteStore {
                     """
             )
         }
+        migrator.registerMigration("v2") { db in
+            // Incremental syncs: the stored count, who-supersedes-whom pairs (so a delta recomputes only
+            // the ids its changes point to), and partial indexes over the only rows expiry can touch.
+            try db.execute(
+                sql: """
+                    ALTER TABLE site_state ADD COLUMN update_count INTEGER NOT NULL DEFAULT 0;
+                    UPDATE site_state SET update_count = (SELECT count(*) FROM updates) WHERE id = 1;
+
+                    CREATE TABLE supersessions (
+                        target TEXT NOT NULL,
+                        by_id TEXT NOT NULL,
+                        by_released INTEGER NOT NULL,
+                        PRIMARY KEY (target, by_id)
+                    ) WITHOUT ROWID;
+                    INSERT INTO supersessions (target, by_id, by_released)
+                        SELECT j.value, u.id, u.released_epoch
+                        FROM updates u, json_each(u.supersedes) j
+                        WHERE u.supersedes IS NOT NULL AND j.value != u.id
+                        ORDER BY 1, 2
+                        ON CONFLICT DO NOTHING;
+                    CREATE INDEX supersessions_by ON supersessions (by_id);
+
+                    CREATE INDEX updates_upstream_expiry ON updates (upstream_expired)
+                        WHERE expired = 0 AND upstream_expired = 1;
+                    CREATE INDEX updates_supersession_expiry ON updates (superseded_released)
+                        WHERE expired = 0 AND superseded_by IS NOT NULL;
+                    """
+            )
+        }
         return migrator
     }
 }

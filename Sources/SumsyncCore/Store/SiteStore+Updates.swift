@@ -87,8 +87,8 @@ extension SiteStore {
         }
     }
 
-    /// How many updates the site holds (expired included).
+    /// How many updates the site holds (expired included), as each sync leaves it in `site_state`.
     public func updateCount() throws -> Int {
-        try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0 }
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0 }
     }
 }

@@ -36,15 +36,23 @@ enum ChangeLog {
             }
         }
         counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
-        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
+        // The stored count before this sync, kept in site_state: counting the table would read all of it.
+        let before = try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
+        let total = before + counts.new - counts.removed
         counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
         return counts
     }
 
     /// Bumps the catalog version when anything changed and writes the change rows at it; returns the
     /// site's catalog version afterwards. `version` forces the new version (a child takes its parent's).
+    /// `counts` are the sync's counts; their total is the number of updates the site now holds.
+    /// `logged: false` (a first sync, or a child's first full snapshot, which mark no rows): the log
+    /// starts at the new version, so a child further behind resyncs from the full snapshot.
     @discardableResult
-    static func commit(_ db: Database, version forced: Int? = nil) throws -> (version: Int, changed: Bool) {
+    static func commit(
+        _ db: Database, counts: ChangeCounts, version forced: Int? = nil, logged: Bool = true
+    ) throws -> (version: Int, changed: Bool) {
+        try db.execute(sql: "UPDATE site_state SET update_count = ? WHERE id = 1", arguments: [counts.held])
         let current = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates WHERE pending_kind IS NOT NULL") ?? 0
         let removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
@@ -61,7 +69,7 @@ enum ChangeLog {
                 """,
             arguments: [next, next]
         )
-        let floor = max(0, next - retainedVersions)
+        let floor = logged ? max(0, next - retainedVersions) : next
         try db.execute(sql: "DELETE FROM changes WHERE version <= ?", arguments: [floor])
         try db.execute(
             sql: "UPDATE site_state SET catalog_version = ?, change_log_floor = max(change_log_floor, ?) WHERE id = 1",

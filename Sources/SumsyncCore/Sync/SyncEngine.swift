@@ -12,12 +12,15 @@ public struct SyncEngine: Sendable {
     let site: SiteCode
     let stateDirectory: String
     let httpClient: HTTPClient
+    /// The last applied catalog's line index, kept between this engine's syncs.
+    let indexCache: CatalogIndexCache
 
     public init(store: SiteStore, site: SiteCode, stateDirectory: String, httpClient: HTTPClient) {
         self.store = store
         self.site = site
         self.stateDirectory = stateDirectory
         self.httpClient = httpClient
+        self.indexCache = CatalogIndexCache(stateDirectory: stateDirectory)
     }
 
     /// What a finished sync reports.
@@ -31,6 +34,8 @@ public struct SyncEngine: Sendable {
         public var skippedInvalid = 0
         /// How long the sync took, fetch to commit.
         public var duration: Duration = .zero
+        /// Catalog lines the line index recognised and skipped unparsed.
+        public var knownLines = 0
     }
 
     /// Syncs from `config`'s upstream catalog. Never throws: a failure is an outcome, recorded in history.
@@ -83,37 +88,63 @@ public struct SyncEngine: Sendable {
         defer { if temporary { unlink(path) } }
         return try await apply(
             catalogAt: path, name: catalog, config: config, etag: etag, lastModified: lastModified, syncID: id,
-            progress: progress, logger: logger, now: now
+            full: full || filterChanged, progress: progress, logger: logger, now: now
         )
     }
 
     /// Applies the catalog file at `path` as one full snapshot of upstream, in one transaction: the second
     /// half of a catalog sync, also used to import a catalog bundle. `name` is how messages call it;
-    /// `etag` and `lastModified` are stored as the validators for the next conditional request.
+    /// `etag` and `lastModified` are stored as the validators for the next conditional request. `full`:
+    /// parse every line, even when the line index of the last catalog could skip the known ones.
     func apply(
         catalogAt path: String, name catalog: String, config: HierarchyConfig, etag: String?, lastModified: String?,
-        syncID: String, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
+        syncID: String, full: Bool = false, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
     ) async throws(SyncError) -> Outcome {
         let filter = UpdateFilter(config.sync)
         let months = config.sync.expireSupersededAfterMonths
         let cutoff = Self.expiryCutoff(now: now(), months: months)
         let skipInvalid = config.upstream.skipInvalid
-        let result: Outcome
+        let indexCache = self.indexCache
+        let result: (outcome: Outcome, index: CatalogIndex?)
         do {
-            result = try await store.pool.write { db throws -> Outcome in
+            result = try await store.pool.write { db throws -> (Outcome, CatalogIndex?) in
                 try ChangeLog.begin(db)
+                let state = try Row.fetchOne(db, sql: "SELECT sync_counter, catalog_version FROM site_state WHERE id = 1")!
+                // The line index is only good for the database state it was made with.
+                let current = CatalogIndex.Stamp(
+                    syncCounter: state[0], catalogVersion: state[1], filter: CatalogIndex.Stamp.filterHash(filter))
+                let previous = full ? nil : indexCache.take(matching: current)
                 try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
                 let number = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
-                var applier = try CatalogApplier(db: db, syncNumber: number, filter: filter)
+                let applier = try CatalogApplier(db: db, syncNumber: number, filter: filter, previous: previous)
                 let reader = try CatalogLineReader(path: path)
-                progress.enter(.applying, total: reader.isCompressed ? nil : Self.countLines(path))
+                let total = applier.previousLineCount ?? (reader.isCompressed ? nil : Self.countLines(path))
+                progress.enter(.applying, total: total)
+                if applier.usesLineIndex {
+                    logger.debug("Known lines of the last catalog are skipped unparsed (line index of \(total ?? 0) lines).")
+                }
+                var succeeded = false
+                defer {
+                    // A failed sync changed nothing: the index still describes the database.
+                    if !succeeded, let index = applier.releasePrevious() { indexCache.putBack(index) }
+                }
                 var lines = 0
                 var skipped = 0
-                try reader.forEachLine { number, bytes in
+                var known = 0
+                let isKnown = { (bytes: UnsafeRawBufferPointer) throws -> Bool in
+                    guard applier.known(bytes) else { return false }
+                    known += 1
+                    if known & 16383 == 0 {
+                        if progress.isStopRequested { throw SyncError.cancelled }
+                        progress.advance(to: lines + known)
+                    }
+                    return true
+                }
+                try reader.forEachLine(known: isKnown) { number, bytes in
                     lines += 1
                     if lines & 1023 == 0 {
                         if progress.isStopRequested { throw SyncError.cancelled }
-                        progress.advance(to: lines)
+                        progress.advance(to: lines + known)
                     }
                     let record: CatalogRecord
                     do {
@@ -126,11 +157,14 @@ public struct SyncEngine: Sendable {
                     }
                     try applier.add(record)
                 }
+                lines += known
                 guard lines > 0 else { throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied") }
                 progress.advance(to: lines)
                 let counts = try applier.finish(expiryCutoff: cutoff)
                 let newCategories = try Categories.record(applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
-                let (version, _) = try ChangeLog.commit(db, version: applier.isFirstSync && counts.new > 0 ? 1 : nil)
+                let (version, _) = try ChangeLog.commit(
+                    db, counts: counts, version: applier.isFirstSync && counts.new > 0 ? 1 : nil,
+                    logged: !applier.isFirstSync)
                 try db.execute(
                     sql: """
                         UPDATE site_state SET upstream_etag = ?, upstream_last_modified = ?, filter_fingerprint = ?
@@ -141,7 +175,13 @@ public struct SyncEngine: Sendable {
                 var outcome = Outcome(result: .succeeded, counts: counts, catalogVersion: version)
                 outcome.newCategories = newCategories
                 outcome.skippedInvalid = skipped
-                return outcome
+                outcome.knownLines = known
+                // Made now but handed to the cache only once the transaction has committed.
+                let next = applier.nextIndex(
+                    stamp: CatalogIndex.Stamp(
+                        syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter))
+                succeeded = true
+                return (outcome, next)
             }
         } catch let error as SyncError {
             throw error
@@ -150,7 +190,8 @@ public struct SyncEngine: Sendable {
         } catch {
             throw SyncError("the site database refused the sync: \(error); nothing was applied")
         }
-        return result
+        if let index = result.index { indexCache.store(index) }
+        return result.outcome
     }
 
     struct State {

@@ -37,6 +37,9 @@ public struct ChangeCounts: Sendable, Equatable, Codable {
 
     /// Changes of any kind (not counting unchanged).
     public var changed: Int { new + revised + expired + superseded + removed }
+
+    /// Updates the site holds after the sync (every kind but removed, plus unchanged).
+    public var held: Int { new + revised + expired + superseded + unchanged }
 }
 
 /// The kinds of change a sync records per update, in precedence order: an update that is both new and
