@@ -113,29 +113,37 @@ struct LineIndexTests {
         #expect(text.withUTF8 { LineHash.hash(UnsafeRawBufferPointer($0)) } == 0x1936_CD0D_718C_B164)
     }
 
-    @Test func tableInsertFindRemove() {
-        var index = CatalogIndex(
-            stamp: .init(syncCounter: 1, catalogVersion: 1, filter: 0), products: [], classifications: [],
-            lineCount: 0, minimumCapacity: 4)
+    @Test func indexFindsEveryLineAndMarksSharedIDs() {
         var hashes: [UInt64] = []
+        var ids: [UInt128] = []
+        var metas: [UInt32] = []
         var generator = SystemRandomNumberGenerator()
         for n in 0..<5_000 {
-            let hash = UInt64.random(in: 1...UInt64.max, using: &generator)
-            hashes.append(hash)
-            index.insert(hash: hash, id: UInt128(n), meta: .init(product: UInt16(n % 7), classification: 3, kept: n % 2 == 0))
+            hashes.append(UInt64.random(in: 1...UInt64.max, using: &generator))
+            // Ids 0..<4990 once; lines 4990... repeat ids 0..<10 (kept), and line 4999 repeats id 3 dropped.
+            ids.append(UInt128(n < 4_990 ? n : n - 4_990))
+            metas.append(CatalogIndex.Meta(product: UInt16(n % 7), classification: 3, kept: n != 4_999).packed)
         }
-        #expect(index.count == 5_000)
-        for (n, hash) in hashes.enumerated() where n % 3 == 0 { index.remove(hash: hash) }
-        for (n, hash) in hashes.enumerated() {
-            let slot = index.slot(of: hash)
-            if n % 3 == 0 {
-                #expect(slot == nil)
-            } else if let slot {
-                #expect(index.id(at: slot) == UInt128(n) && index.meta(at: slot).kept == (n % 2 == 0))
-            } else {
-                Issue.record("lost line \(n)")
-            }
+        var index = CatalogIndex(
+            stamp: .init(syncCounter: 1, catalogVersion: 1, filter: 0), products: [], classifications: [],
+            hashes: hashes, ids: ids, metas: metas)
+        #expect(!index.isPrepared)
+        index.prepare()
+        for (position, hash) in hashes.enumerated() {
+            #expect(index.position(of: hash) == position)
         }
+        #expect(index.position(of: 12_345) == nil)
+        for position in 0..<5_000 {
+            let shared = position < 9 || (position >= 4_990 && position < 4_999)
+            #expect(index.meta(at: position).sharedID == shared, "line \(position)")
+            #expect(index.meta(at: position).kept == (position != 4_999))
+        }
+
+        var seen = PositionSet(capacity: 200)
+        for position in stride(from: 0, to: 200, by: 3) { seen.insert(position) }
+        var missing: [Int] = []
+        seen.forEachMissing(below: 130) { missing.append($0) }
+        #expect(missing == (0..<130).filter { $0 % 3 != 0 })
     }
 
     /// Counts what an incremental sync could get wrong, recomputed from scratch over the whole table:

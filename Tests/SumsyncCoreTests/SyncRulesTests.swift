@@ -40,10 +40,13 @@ final class SyncHarness: @unchecked Sendable {
         try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("catalog.ndjson"), atomically: true, encoding: .utf8)
         let engine = SyncEngine(store: store, site: "CAS", stateDirectory: folder.path, httpClient: HTTPClient.shared)
         let clock = now
-        return await engine.syncFromCatalog(
+        let outcome = await engine.syncFromCatalog(
             id: UUID().uuidString, trigger: .manual, config: config, full: full, progress: SyncProgress(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), now: { clock }
         )
+        // Each sync here uses a new engine, which finds the index in the file.
+        await engine.flushIndex()
+        return outcome
     }
 
     func update(_ id: String) throws -> Row? {

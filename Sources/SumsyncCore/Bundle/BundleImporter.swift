@@ -93,10 +93,13 @@ struct BundleImporter {
             return try await applySiteBundle(payload: payload, manifest: manifest, name: path, progress: progress)
         case .catalog:
             let engine = SyncEngine(store: store, site: site, stateDirectory: stateDirectory, httpClient: httpClient)
-            return try await engine.apply(
+            let outcome = try await engine.apply(
                 catalogAt: payload, name: "bundle \(path)", config: config, etag: nil, lastModified: nil, syncID: id,
                 progress: progress, logger: logger, now: now
             )
+            // The daemon's next sync finds this catalog's line index in the file.
+            await engine.flushIndex()
+            return outcome
         }
     }
 

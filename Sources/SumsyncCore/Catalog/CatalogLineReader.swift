@@ -27,8 +27,6 @@ public final class CatalogLineReader {
     public private(set) var lineNumber = 0
     /// Whether the file turned out to be gzip-compressed (known once reading has started).
     public var isCompressed: Bool { inflater != nil }
-    /// Lines the `known` predicate of ``forEachLine(onInvalidLine:known:_:)`` took (not passed to the body).
-    public private(set) var knownLines = 0
 
     private let descriptor: Int32
     private let ownsDescriptor: Bool
@@ -109,13 +107,20 @@ public final class CatalogLineReader {
 
     /// `forEachLine`, but lines that are not valid UTF-8 or too long are passed to `onInvalidLine` (which
     /// may log and return to skip them, for `skip-invalid = true`, or throw) instead of ending the read.
-    ///
-    /// `known`, when given, sees every line that is not too long before it is validated: returning true
-    /// takes the line (a delta sync's line index knows these bytes were valid before), and it is neither
-    /// validated nor passed to `body`.
     public func forEachLine(
+        onInvalidLine: ((CatalogError) throws -> Void)?,
+        _ body: (_ number: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var none = NoKnownLines()
+        try forEachLine(known: &none, onInvalidLine: onInvalidLine, body)
+    }
+
+    /// `forEachLine` that first shows every non-blank line that is not too long to `known`, before it is
+    /// validated: a line `known` takes (a delta sync's line index knows these bytes were valid before)
+    /// is neither validated nor passed to `body`.
+    func forEachLine<Filter: KnownLineFilter>(
+        known: inout Filter,
         onInvalidLine: ((CatalogError) throws -> Void)? = nil,
-        known: ((_ bytes: UnsafeRawBufferPointer) throws -> Bool)? = nil,
         _ body: (_ number: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void
     ) throws {
         guard !started else { return }
@@ -141,18 +146,15 @@ public final class CatalogLineReader {
             if count > maxLineLength {
                 return try invalid(tooLong())
             }
-            if let known, try known(UnsafeRawBufferPointer(start: line, count: count)) {
-                knownLines += 1
-                return
-            }
+            var k = 0
+            while k < count, line[k] == 0x20 || line[k] == 0x09 || line[k] == 0x0D { k += 1 }
+            if k == count { return }
+            if try known.isKnown(UnsafeRawBufferPointer(start: line, count: count)) { return }
             if let offset = UTF8Validator.firstInvalidOffset(line, count: count) {
                 return try invalid(
                     CatalogError(
                         line: lineNumber, message: "not valid UTF-8 (byte offset \(offset))", code: .invalidUTF8))
             }
-            var k = 0
-            while k < count, line[k] == 0x20 || line[k] == 0x09 || line[k] == 0x0D { k += 1 }
-            if k == count { return }
             try body(lineNumber, UnsafeRawBufferPointer(start: line, count: count))
         }
 

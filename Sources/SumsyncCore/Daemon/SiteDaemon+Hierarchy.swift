@@ -14,6 +14,7 @@ extension SiteDaemon {
         }
         let path = (paths.stateDirectory as NSString).appendingPathComponent("changes-\(UUID().uuidString).feed")
         let header: ChangeFeed.Header
+        var phases = PhaseTimes()
         do {
             header = try await Task.detached { [store, site] in
                 try ChangeFeed.write(store: store, site: site, since: since, to: path)
@@ -28,8 +29,9 @@ extension SiteDaemon {
             unlink(path)
             throw error
         }
+        phases.mark("written")
         context.logger.info(
-            "Serving \(header.full ? "a full snapshot" : "changes since \(since)") to child \(caller): \(header.upserts) updates, \(header.removals) removals, to version \(header.to).",
+            "Serving \(header.full ? "a full snapshot" : "changes since \(since)") to child \(caller): \(header.upserts) updates, \(header.removals) removals, to version \(header.to) (\(phases.summary)).",
             metadata: ["child.site": "\(caller)", "catalog.version": "\(header.to)"]
         )
         return Response(

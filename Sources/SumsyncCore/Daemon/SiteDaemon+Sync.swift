@@ -19,6 +19,7 @@ extension SiteDaemon {
             onFinished: { id, trigger, outcome in
                 await self.syncFinished(id: id, trigger: trigger, outcome: outcome)
                 await self.afterSync(outcome: outcome)
+                self.store.checkpointSoon()
             }
         )
     }
@@ -169,7 +170,8 @@ extension SiteDaemon {
             return SyncEngine.Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
         }
         let client = siteClient()
-        let sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
+        var sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
+        sync.logger = logger
         var outcome: SyncEngine.Outcome
         do {
             outcome = try await sync.run(id: id, full: full, progress: progress)

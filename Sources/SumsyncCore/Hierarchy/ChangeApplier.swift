@@ -25,18 +25,16 @@ struct ChangeApplier: Sendable {
             "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
             "released_epoch", "revised", "supersedes", "upstream_expired", "expired", "size", "url", "description",
         ]
-        let differs = fields.map { "updates.\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
         let upsert = try db.makeStatement(
             sql: """
-                INSERT INTO updates (id, \(fields.joined(separator: ", ")), seen_sync, pending_kind)
-                VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?, 'new')
+                INSERT INTO updates (id, \(fields.joined(separator: ", ")), seen_sync)
+                VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?)
                 ON CONFLICT(id) DO UPDATE SET
                     seen_sync = excluded.seen_sync,
-                    pending_kind = CASE WHEN updates.expired = 0 AND excluded.expired = 1 THEN 'expired'
-                        WHEN \(differs) THEN 'revised' ELSE updates.pending_kind END,
                     \(fields.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
                 """
         )
+        let mark = try ChangeLog.markStatement(db)
         // A first full snapshot into an empty site: plain inserts, no per-row marks, no change-log rows.
         let insert = try db.makeStatement(
             sql: """
@@ -44,14 +42,15 @@ struct ChangeApplier: Sendable {
                 VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?)
                 """
         )
-        let touch = try Supersedence.touchStatement(db)
-        let remove = try db.makeStatement(
-            sql: """
-                INSERT OR IGNORE INTO changes_pending (update_id, kind) SELECT id, 'removed' FROM updates WHERE id = ?;
-                """
-        )
-        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ?")
+        let tracker = try Supersedence.Tracker(db)
+        // What is stored, field by field, decides the change kind (and whether to write at all).
+        let lookup = try db.makeStatement(sql: "SELECT \(fields.joined(separator: ", ")) FROM updates WHERE id = ?")
+        let expiredField = fields.firstIndex(of: "expired")!
+        let supersedesField = fields.firstIndex(of: "supersedes")!
+        let releasedField = fields.firstIndex(of: "released_epoch")!
+        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ? RETURNING supersedes")
         let reader = try CatalogLineReader(path: path)
+        defer { try? SiteStore.setLargeCache(false, db) }
         var header: ChangeFeed.Header?
         var trailer: ChangeFeed.Trailer?
         var upserts = 0
@@ -72,29 +71,53 @@ struct ChangeApplier: Sendable {
                 }
                 header = parsed
                 firstSnapshot = parsed.full && !anyStored && versionBefore == 0
+                if !firstSnapshot { try SiteStore.setLargeCache(true, db) }
                 progress.enter(.applying, total: parsed.upserts + parsed.removals)
                 return
             }
             if upserts < header.upserts {
                 let record = try CatalogRecordParser.parse(bytes, line: number)
-                let arguments: StatementArguments = [
-                    record.id, record.revision, record.title, record.product, record.classification,
-                    JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
-                    record.releasedEpoch, record.revised, record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes),
-                    record.expired, record.expired, record.size, record.url, record.description, syncNumber,
+                let values: [DatabaseValue] = [
+                    record.revision.databaseValue, record.title.databaseValue, record.product.databaseValue,
+                    record.classification.databaseValue, JSONText.array(record.languages).databaseValue,
+                    record.kb.databaseValue, record.bulletin.databaseValue, record.severity.databaseValue,
+                    record.released.databaseValue, record.releasedEpoch.databaseValue, record.revised.databaseValue,
+                    (record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)).databaseValue,
+                    record.expired.databaseValue, record.expired.databaseValue, record.size.databaseValue,
+                    record.url.databaseValue, record.description.databaseValue,
                 ]
+                let arguments = StatementArguments([record.id.databaseValue] + values + [syncNumber.databaseValue])
                 if firstSnapshot {
                     try insert.execute(arguments: arguments)
+                } else if let row = try Row.fetchOne(lookup, arguments: [record.id]) {
+                    let stored = (0..<fields.count).map { row[$0] as DatabaseValue }
+                    // In a full snapshot every listed update is written, so the rest can be found by seen_sync.
+                    if stored != values || header.full {
+                        try upsert.execute(arguments: arguments)
+                    }
+                    if stored[expiredField] == false.databaseValue && record.expired {
+                        try mark.execute(arguments: [record.id, "expired"])
+                    } else if stored != values {
+                        try mark.execute(arguments: [record.id, "revised"])
+                    }
+                    try tracker.wrote(
+                        record.id,
+                        before: Supersedence.Stored(supersedes: row[supersedesField], releasedEpoch: row[releasedField]),
+                        after: Supersedence.Stored(supersedes: String.fromDatabaseValue(values[supersedesField]), releasedEpoch: record.releasedEpoch))
                 } else {
                     try upsert.execute(arguments: arguments)
-                    try touch.execute(arguments: [record.id])
+                    try mark.execute(arguments: [record.id, "new"])
+                    try tracker.wrote(
+                        record.id, before: nil,
+                        after: Supersedence.Stored(supersedes: String.fromDatabaseValue(values[supersedesField]), releasedEpoch: record.releasedEpoch))
                 }
                 upserts += 1
             } else if removals < header.removals {
                 let removal = try decoder.decode(ChangeFeed.Removal.self, from: Data(bytes))
-                try remove.execute(arguments: [removal.removed])
-                try delete.execute(arguments: [removal.removed])
-                try touch.execute(arguments: [removal.removed])
+                if let row = try Row.fetchOne(delete, arguments: [removal.removed]) {
+                    try mark.execute(arguments: [removal.removed, "removed"])
+                    try tracker.removed(removal.removed, supersedes: row[0])
+                }
                 removals += 1
             } else {
                 trailer = try decoder.decode(ChangeFeed.Trailer.self, from: Data(bytes))

@@ -13,6 +13,8 @@ struct ParentSync {
     let stateDirectory: String
     /// How long the parent may send nothing before the pull fails.
     var idleTimeout: Duration = .seconds(60)
+    /// Where the phase timings go (at debug).
+    var logger = Logger(label: "sumsync.parent-sync")
 
     /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
     func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
@@ -21,6 +23,7 @@ struct ParentSync {
         let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
         defer { unlink(path) }
         var since = full ? 0 : version
+        var phases = PhaseTimes()
         var response = try await fetch(since: since)
         if response.status.code == 410 {
             // Behind the parent's retained change log: take the full snapshot instead.
@@ -31,7 +34,9 @@ struct ParentSync {
             let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
             throw SyncError("parent \(parent.code) answered HTTP \(response.status.code): \(ControlClient.errorMessage(body))")
         }
+        phases.mark("request")
         try await download(response, to: path, progress: progress)
+        phases.mark("download")
         let apply = ChangeApplier(path: path, source: "parent \(parent.code)")
         let counts: ChangeCounts
         let newVersion: Int
@@ -44,6 +49,13 @@ struct ParentSync {
         } catch {
             throw SyncError("the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
         }
+        phases.mark("apply")
+        if counts.new == counts.held && counts.new > 10_000 {
+            // A bulk load (a first snapshot): its log is as large as the database.
+            await store.checkpointNow()
+            phases.mark("checkpoint")
+        }
+        logger.debug("Sync \(id) from parent \(parent.code) since \(since): \(phases.summary).")
         return SyncEngine.Outcome(result: .succeeded, counts: counts, catalogVersion: newVersion)
     }
 

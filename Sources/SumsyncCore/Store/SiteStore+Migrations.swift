@@ -112,6 +112,9 @@ extension SiteStore {
                         ON CONFLICT DO NOTHING;
                     CREATE INDEX supersessions_by ON supersessions (by_id);
 
+                    -- Change marks live in a temporary table during a sync now; pending_kind stays NULL.
+                    DROP INDEX updates_pending;
+
                     CREATE INDEX updates_upstream_expiry ON updates (upstream_expired)
                         WHERE expired = 0 AND upstream_expired = 1;
                     CREATE INDEX updates_supersession_expiry ON updates (superseded_released)

@@ -13,6 +13,8 @@ public final class SiteStore: Sendable {
     public let pool: DatabasePool
     /// The database file.
     public let path: String
+    /// A connection of its own for checkpoints, so they never hold up the pool's writer (nil when read-only).
+    private let checkpointer: DatabaseQueue?
 
     /// Opens (creating and migrating when writable) the database at `path`.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
@@ -22,7 +24,9 @@ public final class SiteStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Checkpoints run after a sync (``checkpointSoon()``), not inside the commit that the next
+                // site in the tree waits for.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0")
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {
@@ -30,6 +34,9 @@ public final class SiteStore: Sendable {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            var checkpointing = Configuration()
+            checkpointing.busyMode = .timeout(10)
+            checkpointer = readOnly ? nil : try DatabaseQueue(path: path, configuration: checkpointing)
             if !readOnly {
                 try Self.migrator.migrate(pool)
             } else if try pool.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
@@ -50,6 +57,30 @@ public final class SiteStore: Sendable {
     /// The site's catalog version: 0 before the first sync that changed anything.
     public func catalogVersion() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0 }
+    }
+
+    /// Copies the write-ahead log back into the database file in the background (a passive checkpoint:
+    /// it never waits for readers). Called after each sync; SQLite also checkpoints when it closes.
+    public func checkpointSoon() {
+        guard let checkpointer else { return }
+        Task.detached(priority: .utility) {
+            try? await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        }
+    }
+
+    /// Copies the write-ahead log back into the database file now and empties it: after a bulk load (a
+    /// first sync), whose log is as large as the database, so later reads need not search it.
+    func checkpointNow() async {
+        guard let checkpointer else { return }
+        _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
+
+    /// Sets the page cache of a write for a delta (`large`: 64 MB rather than SQLite's 2 MB default), so
+    /// its scattered row changes do not spill dirty pages to the log again and again. Call again with
+    /// `false` when the write ends, also on failure. A first sync keeps the small cache: its peak memory
+    /// counts, and it writes in one pass anyway.
+    static func setLargeCache(_ large: Bool, _ db: Database) throws {
+        try db.execute(sql: large ? "PRAGMA cache_size = -262144; PRAGMA mmap_size = 1073741824" : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0")
     }
 
     /// `PRAGMA integrity_check`'s answer: `ok` for a whole database.

@@ -22,24 +22,31 @@ final class CatalogApplier {
     let filter: UpdateFilter
     let isFirstSync: Bool
     private let upsert: Statement
-    private let touch: Statement
-    /// The previous catalog's lines, when valid for this database (line-index mode).
-    private var previous: CatalogIndex?
-    private var seen: SlotSet
+    /// What is stored for an id, read before a parsed line is written (line-index mode).
+    private let lookup: Statement
+    private let tracker: Supersedence.Tracker
+    private let mark: Statement
+    /// Matches lines against the previous catalog's index, when it is valid for this database
+    /// (line-index mode); matches nothing otherwise. The reader drives it (``CatalogLineReader``) while
+    /// ``add(_:hash:)`` runs, so nothing else here touches it during the read.
+    var matcher: LineMatcher
+    /// The previous catalog's index, when in use (a delta that skips known lines).
+    let previous: CatalogIndex?
     /// Stored-index mode: the stored updates as of the start of the sync, plus what this sync added.
     private var stored: [UInt128: Entry] = [:]
     /// Line-index mode: ids of the kept lines parsed in this sync.
     private var parsedIDs: Set<UInt128> = []
-    /// Lines the previous index did not know, for the next index.
-    private var fresh: [FreshLine] = []
-    private var hashOfLine: UInt64 = 0
-    private var lineCount = 0
+    /// Lines the previous index did not know, in the order read, for the next index.
+    private var freshHashes: [UInt64] = []
+    private var freshIDs: [UInt128] = []
+    private var freshMetas: [UInt32] = []
     /// False once product or classification names outgrow the index's fields: no index is kept then.
     private var indexable = true
     private var products: [String]
     private var classifications: [String]
     private var productIndex: [String: UInt16] = [:]
     private var classificationIndex: [String: UInt16] = [:]
+    /// Parsed lines per product and classification (the matcher counts the known ones).
     private var productCounts: [Int]
     private var classificationCounts: [Int]
 
@@ -49,19 +56,15 @@ final class CatalogApplier {
         var seen: Bool
     }
 
-    struct FreshLine {
-        var hash: UInt64
-        var id: UInt128
-        var meta: CatalogIndex.Meta
-    }
-
     struct CategoryKey: Hashable {
         var kind: String
         var name: String
     }
 
-    /// - Parameter previous: the line index for this database's current state, or nil to parse every line.
-    init(db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?) throws {
+    /// - Parameters:
+    ///   - previous: the line index for this database's current state (prepared), or nil to parse every line.
+    ///   - progress: told how many known lines went by, and asked for a stop request.
+    init(db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?, progress: SyncProgress? = nil) throws {
         self.db = db
         self.syncNumber = syncNumber
         self.filter = filter
@@ -79,42 +82,42 @@ final class CatalogApplier {
             sql: """
                 INSERT INTO updates (id, revision, title, product, classification, languages, kb, bulletin, severity,
                     released, released_epoch, revised, supersedes, upstream_expired, expired, size, url, description,
-                    seen_sync, pending_kind)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    seen_sync)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET
                     seen_sync = excluded.seen_sync,
-                    pending_kind = CASE WHEN \(newer) AND updates.pending_kind IS NULL AND excluded.pending_kind IS NOT NULL
-                        THEN 'revised' ELSE updates.pending_kind END,
                     \(assignments.joined(separator: ",\n"))
                     , revision = max(updates.revision, excluded.revision)
                 """
         )
+        self.mark = try ChangeLog.markStatement(db)
+        self.lookup = try db.makeStatement(
+            sql: "SELECT revision, upstream_expired, supersedes, released_epoch FROM updates WHERE id = ?")
         try Supersedence.beginTouching(db)
-        self.touch = try Supersedence.touchStatement(db)
+        self.tracker = try Supersedence.Tracker(db)
         let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
         let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         self.isFirstSync = !anyStored && version == 0
-        self.previous = isFirstSync ? nil : previous
-        self.seen = SlotSet(capacity: self.previous?.capacity ?? 0)
-        products = self.previous?.products ?? []
-        classifications = self.previous?.classifications ?? []
+        let previous = isFirstSync ? nil : previous
+        self.previous = previous
+        self.matcher = LineMatcher(index: previous, progress: progress)
+        products = previous?.products ?? []
+        classifications = previous?.classifications ?? []
         for (index, name) in products.enumerated() { productIndex[name] = UInt16(index) }
         for (index, name) in classifications.enumerated() { classificationIndex[name] = UInt16(index) }
         productCounts = Array(repeating: 0, count: products.count)
         classificationCounts = Array(repeating: 0, count: classifications.count)
-        if !isFirstSync && self.previous == nil {
+        if !isFirstSync && previous == nil {
             try loadStoredIndex()
         }
     }
 
-    /// Whether a line index is in use (a delta that skips known lines).
+
+    /// Whether a line index is in use.
     var usesLineIndex: Bool { previous != nil }
 
-    /// Gives up the previous line index (unchanged), so a failed sync can return it to the cache.
-    func releasePrevious() -> CatalogIndex? { previous.take() }
-
     /// Lines the previous catalog had (the progress total's estimate in line-index mode).
-    var previousLineCount: Int? { previous?.lineCount }
+    var previousLineCount: Int? { previous?.count }
 
     private func loadStoredIndex() throws {
         let count = try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
@@ -157,44 +160,41 @@ final class CatalogApplier {
         return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-\(String(chars[12..<16]))-\(String(chars[16..<20]))-\(String(chars[20..<32]))"
     }
 
-    /// Called for every line before it is validated: true when the previous catalog had exactly this
-    /// line, which then only counts towards upstream's offer (its effects are in the database already).
-    /// Otherwise the line goes on to be validated, parsed and ``add(_:)``ed.
-    func known(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        let hash = LineHash.hash(bytes)
-        lineCount += 1
-        if let slot = previous?.slot(of: hash) {
-            seen.insert(slot)
-            let meta = previous.unsafelyUnwrapped.meta(at: slot)
-            productCounts[Int(meta.product)] += 1
-            classificationCounts[Int(meta.classification)] += 1
-            return true
-        }
-        hashOfLine = hash
-        return false
-    }
-
-    /// Counts the record (the line ``known(_:)`` just declined) in upstream's offer and stores it when
-    /// the filter keeps it.
-    func add(_ record: CatalogRecord) throws {
+    /// Counts the record (a line the matcher did not know; `hash` is its ``LineHash``) in upstream's
+    /// offer and stores it when the filter keeps it.
+    func add(_ record: CatalogRecord, hash: UInt64) throws {
         let product = intern(record.product, into: &products, index: &productIndex, counts: &productCounts)
         let classification = intern(
             record.classification, into: &classifications, index: &classificationIndex, counts: &classificationCounts)
         let kept = filter.keeps(product: record.product, classification: record.classification, languages: record.languages)
         let key = Self.key(record.id) ?? 0
         if indexable {
-            fresh.append(
-                FreshLine(
-                    hash: hashOfLine, id: kept ? key : 0,
-                    meta: CatalogIndex.Meta(product: product, classification: classification, kept: kept)))
+            freshHashes.append(hash)
+            freshIDs.append(kept ? key : 0)
+            freshMetas.append(CatalogIndex.Meta(product: product, classification: classification, kept: kept).packed)
         }
         guard kept else { return }
+        let supersedes: String? = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
+        var before: Supersedence.Stored?
+        var storedRevision = 0
+        var isNew = false
         if previous != nil {
             parsedIDs.insert(key)
+            // The line's bytes changed, but a lower or equal revision without a new expiry still leaves
+            // the stored update as it is; what is stored also tells whether supersedence must look again.
+            if let row = try Row.fetchOne(lookup, arguments: [record.id]) {
+                storedRevision = row[0]
+                let upstreamExpired: Bool = row[1]
+                if record.revision <= storedRevision && (!record.expired || upstreamExpired) { return }
+                before = Supersedence.Stored(supersedes: row[2], releasedEpoch: row[3])
+            } else {
+                isNew = true
+            }
         } else if !isFirstSync {
             if var entry = stored[key] {
                 entry.seen = true
                 let unchanged = Int32(clamping: record.revision) <= entry.revision && (!record.expired || entry.upstreamExpired)
+                storedRevision = Int(entry.revision)
                 entry.revision = max(entry.revision, Int32(clamping: record.revision))
                 entry.upstreamExpired = entry.upstreamExpired || record.expired
                 stored[key] = entry
@@ -202,16 +202,32 @@ final class CatalogApplier {
                 if unchanged { return }
             } else {
                 stored[key] = Entry(revision: Int32(clamping: record.revision), upstreamExpired: record.expired, seen: true)
+                isNew = true
             }
         }
-        let supersedes: String? = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
         try upsert.execute(arguments: [
             record.id, record.revision, record.title, record.product, record.classification,
             JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
             record.releasedEpoch, record.revised, supersedes, record.expired, record.expired, record.size, record.url,
-            record.description, syncNumber, isFirstSync ? nil : "new",
+            record.description, syncNumber,
         ])
-        if !isFirstSync { try touch.execute(arguments: [record.id]) }
+        if !isFirstSync {
+            // A first sync marks nothing (every update counts as new); a new upstream expiry alone is
+            // marked by the expiry step.
+            if isNew {
+                try mark.execute(arguments: [record.id, "new"])
+            } else if record.revision > storedRevision {
+                try mark.execute(arguments: [record.id, "revised"])
+            }
+        }
+        if previous != nil {
+            // A newer revision replaced the stored fields; an equal or older one only brought upstream's expiry.
+            let after = before == nil || record.revision > storedRevision
+                ? Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch) : before!
+            try tracker.wrote(record.id, before: before, after: after)
+        } else if !isFirstSync {
+            try tracker.rewrote(record.id)
+        }
     }
 
     private func intern(
@@ -221,7 +237,7 @@ final class CatalogApplier {
             counts[Int(known)] += 1
             return known
         }
-        guard names.count < 0x7FFF else {
+        guard names.count < CatalogIndex.Meta.maximumNames else {
             // Far beyond any real catalog: stop keeping an index rather than mislabel lines.
             indexable = false
             names.append(name)
@@ -235,28 +251,34 @@ final class CatalogApplier {
         return new
     }
 
-    /// Upstream's offer per product and classification, selected or not.
+    /// Upstream's offer per product and classification, selected or not: known lines and parsed ones.
     var offered: [CategoryKey: Int] {
         var result: [CategoryKey: Int] = [:]
-        for (index, count) in productCounts.enumerated() where count > 0 {
-            result[CategoryKey(kind: "product", name: products[index]), default: 0] += count
-        }
-        for (index, count) in classificationCounts.enumerated() where count > 0 {
-            result[CategoryKey(kind: "classification", name: classifications[index]), default: 0] += count
+        for (counts, known, kind, names) in [
+            (productCounts, matcher.productCounts, "product", products),
+            (classificationCounts, matcher.classificationCounts, "classification", classifications),
+        ] {
+            for (index, count) in counts.enumerated() {
+                let total = count + (index < known.count ? known[index] : 0)
+                if total > 0 { result[CategoryKey(kind: kind, name: names[index]), default: 0] += total }
+            }
         }
         return result
     }
 
     /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
     /// superseding update was released at or before this epoch second is expired.
+    var finishPhases = PhaseTimes()
     func finish(expiryCutoff: Int64) throws -> ChangeCounts {
-        let removal = try db.makeStatement(sql: "INSERT OR IGNORE INTO changes_pending (update_id, kind) VALUES (?, 'removed')")
-        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ?")
-        for key in removedKeys() {
+        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ? RETURNING supersedes")
+        finishPhases = PhaseTimes()
+        let removedKeys = removedKeys()
+        finishPhases.mark("removedKeys")
+        for key in removedKeys {
             let id = Self.id(key)
-            try removal.execute(arguments: [id])
-            try delete.execute(arguments: [id])
-            try touch.execute(arguments: [id])
+            guard let row = try Row.fetchOne(delete, arguments: [id]) else { continue }
+            try mark.execute(arguments: [id, "removed"])
+            try tracker.removed(id, supersedes: row[0])
         }
         if isFirstSync {
             try Supersedence.rebuild(db, expiryCutoff: expiryCutoff, firstSync: true)
@@ -264,52 +286,65 @@ final class CatalogApplier {
             counts.new = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
             return counts
         }
+        finishPhases.mark("removals")
         try Supersedence.update(db)
+        finishPhases.mark("supersedence")
         try Supersedence.expire(db, cutoff: expiryCutoff)
+        finishPhases.mark("expire")
+        defer { finishPhases.mark("counts") }
         return try ChangeLog.pendingCounts(db)
     }
 
     /// Stored ids upstream no longer offers (or the filter no longer keeps).
     private func removedKeys() -> [UInt128] {
-        if let previous {
-            // Kept lines that are gone name candidates; an id survives if a parsed line or another known
-            // kept line (a duplicate id) still carries it.
-            var candidates: Set<UInt128> = []
-            previous.forEachSlot { slot in
-                guard !seen.contains(slot), previous.meta(at: slot).kept else { return }
-                let id = previous.id(at: slot)
-                if !parsedIDs.contains(id) { candidates.insert(id) }
-            }
-            if !candidates.isEmpty {
-                previous.forEachSlot { slot in
-                    if seen.contains(slot), previous.meta(at: slot).kept { candidates.remove(previous.id(at: slot)) }
-                }
-            }
-            return Array(candidates)
+        guard let previous else { return stored.compactMap { $0.value.seen ? nil : $0.key } }
+        // Kept lines that are gone name the candidates; an id survives if a parsed line still carries it,
+        // or (only possible for an id on several lines) a known kept line does.
+        var removed: [UInt128] = []
+        var shared: Set<UInt128> = []
+        matcher.seen.forEachMissing(below: previous.count) { position in
+            let meta = previous.meta(at: position)
+            guard meta.kept else { return }
+            let id = previous.id(at: position)
+            guard !parsedIDs.contains(id) else { return }
+            if meta.sharedID { shared.insert(id) } else { removed.append(id) }
         }
-        return stored.compactMap { $0.value.seen ? nil : $0.key }
+        if !shared.isEmpty {
+            for position in 0..<previous.count where matcher.seen.contains(position) {
+                let meta = previous.meta(at: position)
+                if meta.kept && meta.sharedID { shared.remove(previous.id(at: position)) }
+            }
+            removed += shared
+        }
+        return removed
     }
 
-    /// The index describing the catalog just applied, for the state `stamp`; call once, after the
-    /// transaction committed. Nil when no index can be kept.
+    /// The index describing the catalog just applied, for the state `stamp` (unprepared: the cache
+    /// prepares it off the sync's path): the runs of known lines in their new order, then the parsed lines.
+    /// Nil when no index can be kept.
     func nextIndex(stamp: CatalogIndex.Stamp) -> CatalogIndex? {
         guard indexable else { return nil }
-        var index: CatalogIndex
-        if previous != nil {
-            // Taken out, so the tables are changed in place rather than copied.
-            index = previous.take()!
-            var gone: [UInt64] = []
-            index.forEachSlot { slot in if !seen.contains(slot) { gone.append(index.slots[slot].hash) } }
-            for hash in gone { index.remove(hash: hash) }
-        } else {
-            index = CatalogIndex(
-                stamp: stamp, products: [], classifications: [], lineCount: 0, minimumCapacity: fresh.count)
+        matcher.finish()
+        var hashes: [UInt64] = []
+        var ids: [UInt128] = []
+        var metas: [UInt32] = []
+        let total = matcher.known + freshHashes.count
+        hashes.reserveCapacity(total)
+        ids.reserveCapacity(total)
+        metas.reserveCapacity(total)
+        if let previous {
+            for run in matcher.runs {
+                hashes += previous.hashes[run]
+                ids += previous.ids[run]
+                // Shared-id marks are worked out again when the new index is prepared.
+                metas += previous.metas[run].lazy.map { $0 & ~(1 << 30) }
+            }
         }
-        for line in fresh { index.insert(hash: line.hash, id: line.id, meta: line.meta) }
-        index.stamp = stamp
-        index.products = products
-        index.classifications = classifications
-        index.lineCount = lineCount
-        return index
+        hashes += freshHashes
+        ids += freshIDs
+        metas += freshMetas
+        return CatalogIndex(
+            stamp: stamp, products: products, classifications: classifications, hashes: hashes, ids: ids,
+            metas: metas)
     }
 }

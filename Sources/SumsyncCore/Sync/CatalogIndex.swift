@@ -1,15 +1,14 @@
-/// What the top-level site remembers of the catalog it applied last: one entry per distinct line, with
-/// the line's hash (``LineHash``), the update id it carried, its product and classification, and whether
-/// the filter kept it.
+/// What the top-level site remembers of the catalog it applied last: every line in file order, with its
+/// hash (``LineHash``), the update id it carried, its product and classification, and whether the
+/// filter kept it.
 ///
-/// A delta sync hashes each line and looks it up here: a known line was applied, with every effect it
-/// has, by an earlier sync, so it only counts towards upstream's offer and marks its id as still offered;
-/// only unknown lines are validated, parsed and written. Kept lines that no longer appear name the
-/// candidates for removal. The index is valid only for the database state it was made with (its
-/// ``Stamp``); see ``CatalogIndexCache``.
-///
-/// An open-addressing table with linear probing (home slot by multiply-shift range reduction, deletion
-/// by backward shift), about 32 bytes per line, so 500,000 lines take about 23 MB.
+/// A delta sync hashes each line and matches it here (see ``LineMatcher``): a known line was applied,
+/// with every effect it has, by an earlier sync, so it only counts towards upstream's offer and marks its
+/// id as still offered; only unknown lines are validated, parsed and written. Kept lines that no longer
+/// appear name the candidates for removal. Upstream snapshots mostly keep their order, so matching walks
+/// the lines in order (sequential memory, no cache misses) and asks the hash table only for a line out of
+/// place. The index is valid only for the database state it was made with (its ``Stamp``); see
+/// ``CatalogIndexCache``. About 32 bytes a line: 500,000 lines take about 16 MB.
 struct CatalogIndex: Sendable {
     /// The database state an index describes: the site's sync counter and catalog version after the sync
     /// that made it, and the filter it was made under.
@@ -25,13 +24,17 @@ struct CatalogIndex: Sendable {
         }
     }
 
-    /// A line's product and classification (indexes into the name lists) and whether the filter kept it.
+    /// A line's product and classification (indexes into the name lists), whether the filter kept it, and
+    /// whether another kept line carries the same id (set by ``prepare()``).
     struct Meta: Equatable {
         var product: UInt16
         var classification: UInt16
         var kept: Bool
+        var sharedID = false
 
-        var packed: UInt32 { UInt32(product) | UInt32(classification & 0x7FFF) << 16 | (kept ? 1 << 31 : 0) }
+        var packed: UInt32 {
+            UInt32(product) | UInt32(classification & 0x3FFF) << 16 | (kept ? 1 << 31 : 0) | (sharedID ? 1 << 30 : 0)
+        }
 
         init(product: UInt16, classification: UInt16, kept: Bool) {
             self.product = product
@@ -41,126 +44,148 @@ struct CatalogIndex: Sendable {
 
         init(packed: UInt32) {
             product = UInt16(truncatingIfNeeded: packed)
-            classification = UInt16(truncatingIfNeeded: packed >> 16) & 0x7FFF
+            classification = UInt16(truncatingIfNeeded: packed >> 16) & 0x3FFF
             kept = packed >> 31 == 1
+            sharedID = (packed >> 30) & 1 == 1
         }
-    }
 
-    struct Slot {
-        /// 0 marks an empty slot (``LineHash`` never returns 0).
-        var hash: UInt64
-        var meta: UInt32
+        /// Product and classification indexes must fit these.
+        static let maximumNames = 0x3FFF
     }
 
     var stamp: Stamp
     /// Product and classification names, indexed by ``Meta``.
     var products: [String]
     var classifications: [String]
-    /// Lines in the catalog, duplicates included (the progress total of the next sync).
-    var lineCount: Int
-    private(set) var slots: [Slot]
+    /// The lines in file order: hash, update id (0 for a line the filter dropped), packed ``Meta``.
+    private(set) var hashes: [UInt64]
     private(set) var ids: [UInt128]
-    /// Distinct lines held.
-    private(set) var count = 0
+    private(set) var metas: [UInt32]
+    /// Open addressing, linear probing: position + 1 of the first line with a hash, 0 = empty. Empty
+    /// until ``prepare()``.
+    private var table: [UInt32] = []
 
-    init(stamp: Stamp, products: [String], classifications: [String], lineCount: Int, minimumCapacity: Int) {
+    init(stamp: Stamp, products: [String], classifications: [String], hashes: [UInt64], ids: [UInt128], metas: [UInt32]) {
+        precondition(hashes.count == ids.count && ids.count == metas.count)
         self.stamp = stamp
         self.products = products
         self.classifications = classifications
-        self.lineCount = lineCount
-        let capacity = Self.capacity(for: minimumCapacity)
-        slots = Array(repeating: Slot(hash: 0, meta: 0), count: capacity)
-        ids = Array(repeating: 0, count: capacity)
+        self.hashes = hashes
+        self.ids = ids
+        self.metas = metas
     }
 
-    var capacity: Int { slots.count }
+    /// Lines in the catalog, duplicates included.
+    var count: Int { hashes.count }
 
-    /// The slot holding `hash`, or nil.
+    /// Whether ``position(of:)`` can be asked (the table is built).
+    var isPrepared: Bool { !table.isEmpty || hashes.isEmpty }
+
+    /// Builds the hash table and marks ids carried by more than one kept line. Done off the sync's path,
+    /// after the sync that made the index (or once when the index is read from its file).
+    mutating func prepare() {
+        guard !isPrepared else { return }
+        let capacity = Self.capacity(for: hashes.count)
+        var table = [UInt32](repeating: 0, count: capacity)
+        let mask = capacity - 1
+        hashes.withUnsafeBufferPointer { hashes in
+            table.withUnsafeMutableBufferPointer { table in
+                for position in 0..<hashes.count {
+                    let hash = hashes[position]
+                    var slot = Int(truncatingIfNeeded: hash) & mask
+                    while table[slot] != 0 {
+                        if hashes[Int(table[slot]) - 1] == hash { break }
+                        slot = (slot + 1) & mask
+                    }
+                    if table[slot] == 0 { table[slot] = UInt32(position + 1) }
+                }
+            }
+        }
+        self.table = table
+        markSharedIDs()
+    }
+
+    /// The position of the first line with `hash`, or nil. Only after ``prepare()``.
     @inline(__always)
-    func slot(of hash: UInt64) -> Int? {
-        slots.withUnsafeBufferPointer { slots in
-            var index = Self.home(hash, slots.count)
+    func position(of hash: UInt64) -> Int? {
+        table.withUnsafeBufferPointer { table in
+            let mask = table.count - 1
+            guard mask > 0 else { return nil }
+            var slot = Int(truncatingIfNeeded: hash) & mask
             while true {
-                let found = slots[index].hash
-                if found == hash { return index }
-                if found == 0 { return nil }
-                index += 1
-                if index == slots.count { index = 0 }
+                let entry = table[slot]
+                if entry == 0 { return nil }
+                if hashes[Int(entry) - 1] == hash { return Int(entry) - 1 }
+                slot = (slot + 1) & mask
             }
         }
     }
 
-    func meta(at slot: Int) -> Meta { Meta(packed: slots[slot].meta) }
-    func id(at slot: Int) -> UInt128 { ids[slot] }
+    func meta(at position: Int) -> Meta { Meta(packed: metas[position]) }
+    func id(at position: Int) -> UInt128 { ids[position] }
 
-    /// Adds a line (or replaces the entry of an equal hash).
-    mutating func insert(hash: UInt64, id: UInt128, meta: Meta) {
-        if (count + 1) * 5 > capacity * 4 { grow() }
-        var index = Self.home(hash, capacity)
-        while slots[index].hash != 0 && slots[index].hash != hash {
-            index += 1
-            if index == capacity { index = 0 }
-        }
-        if slots[index].hash == 0 { count += 1 }
-        slots[index] = Slot(hash: hash, meta: meta.packed)
-        ids[index] = id
-    }
-
-    /// Removes the line with `hash`, if held, moving later entries of its probe run back.
-    mutating func remove(hash: UInt64) {
-        guard var hole = slot(of: hash) else { return }
-        var next = hole
-        while true {
-            next += 1
-            if next == capacity { next = 0 }
-            let moving = slots[next].hash
-            if moving == 0 { break }
-            let home = Self.home(moving, capacity)
-            // The entry at `next` may stay when its home lies cyclically in (hole, next].
-            let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
-            if stays { continue }
-            slots[hole] = slots[next]
-            ids[hole] = ids[next]
-            hole = next
-        }
-        slots[hole] = Slot(hash: 0, meta: 0)
-        ids[hole] = 0
-        count -= 1
-    }
-
-    /// Calls `body` with every held line's slot.
-    func forEachSlot(_ body: (Int) throws -> Void) rethrows {
-        for index in 0..<capacity where slots[index].hash != 0 { try body(index) }
-    }
-
-    private mutating func grow() {
-        let old = (slots, ids)
-        slots = Array(repeating: Slot(hash: 0, meta: 0), count: Self.capacity(for: count * 2))
-        ids = Array(repeating: 0, count: slots.count)
-        count = 0
-        for index in 0..<old.0.count where old.0[index].hash != 0 {
-            insert(hash: old.0[index].hash, id: old.1[index], meta: Meta(packed: old.0[index].meta))
+    /// Finds the ids that stand on more than one kept line (removal needs a closer look for those:
+    /// another line may still offer the id), through a scratch open-addressing table of kept ids.
+    private mutating func markSharedIDs() {
+        let capacity = Self.capacity(for: hashes.count)
+        let mask = capacity - 1
+        var table = [UInt32](repeating: 0, count: capacity)
+        ids.withUnsafeBufferPointer { ids in
+            metas.withUnsafeMutableBufferPointer { metas in
+                table.withUnsafeMutableBufferPointer { table in
+                    for position in 0..<ids.count where metas[position] >> 31 == 1 {
+                        let id = ids[position]
+                        let folded = UInt64(truncatingIfNeeded: id) ^ (UInt64(truncatingIfNeeded: id >> 64) &* 0x9E37_79B9_7F4A_7C15)
+                        var slot = Int(truncatingIfNeeded: (folded &* 0xBF58_476D_1CE4_E5B9) >> 32) & mask
+                        while true {
+                            let entry = table[slot]
+                            if entry == 0 {
+                                table[slot] = UInt32(position + 1)
+                                break
+                            }
+                            if ids[Int(entry) - 1] == id {
+                                metas[Int(entry) - 1] |= 1 << 30
+                                metas[position] |= 1 << 30
+                                break
+                            }
+                            slot = (slot + 1) & mask
+                        }
+                    }
+                }
+            }
         }
     }
 
-    /// Slots for `lines` at a load of at most 70 %.
-    private static func capacity(for lines: Int) -> Int { max(16, lines * 10 / 7 + 1) }
-
-    @inline(__always)
-    private static func home(_ hash: UInt64, _ capacity: Int) -> Int {
-        Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(capacity)).high)
+    /// A power of two at least 1.5 × the lines.
+    private static func capacity(for lines: Int) -> Int {
+        var capacity = 16
+        while capacity < lines + lines / 2 { capacity <<= 1 }
+        return capacity
     }
 }
 
-/// A set of slots of a ``CatalogIndex`` (the lines seen again in this sync).
-struct SlotSet {
-    private var words: [UInt64]
+/// A set of line positions of a ``CatalogIndex`` (the lines seen again in this sync).
+struct PositionSet {
+    private(set) var words: [UInt64]
 
     init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 63) / 64) }
 
     @inline(__always)
-    mutating func insert(_ slot: Int) { words[slot >> 6] |= 1 << UInt64(slot & 63) }
+    mutating func insert(_ position: Int) { words[position >> 6] |= 1 << UInt64(position & 63) }
 
     @inline(__always)
-    func contains(_ slot: Int) -> Bool { words[slot >> 6] & (1 << UInt64(slot & 63)) != 0 }
+    func contains(_ position: Int) -> Bool { words[position >> 6] & (1 << UInt64(position & 63)) != 0 }
+
+    /// Calls `body` with every position below `count` that is not in the set.
+    func forEachMissing(below count: Int, _ body: (Int) throws -> Void) rethrows {
+        for (wordIndex, word) in words.enumerated() where word != .max {
+            var missing = ~word
+            while missing != 0 {
+                let position = wordIndex << 6 + missing.trailingZeroBitCount
+                guard position < count else { return }
+                try body(position)
+                missing &= missing - 1
+            }
+        }
+    }
 }

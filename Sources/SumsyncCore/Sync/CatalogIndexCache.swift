@@ -19,21 +19,38 @@ final class CatalogIndexCache: Sendable {
 
     let path: String
     private let held = Mutex<CatalogIndex?>(nil)
+    /// Preparing the newest index, in the background.
+    private let preparing = Mutex<Task<Void, Never>?>(nil)
+    /// Writing its file after that; each write waits for the one before, so files are renamed in order.
+    private let writing = Mutex<Task<Void, Never>?>(nil)
 
     init(stateDirectory: String) {
         path = stateDirectory.hasSuffix("/") ? stateDirectory + Self.fileName : stateDirectory + "/" + Self.fileName
     }
 
-    /// Takes the index for `stamp` out of the cache (memory first, then the file); nil when none matches.
-    /// The caller owns it and gives back the next one with ``store(_:)``.
+    /// Waits until the newest index is prepared (its table built, off the sync's path).
+    func ready() async {
+        await preparing.withLock { $0 }?.value
+    }
+
+    /// Waits until the newest index is also in the file.
+    func flush() async {
+        await ready()
+        await writing.withLock { $0 }?.value
+    }
+
+    /// Takes the index for `stamp` out of the cache (memory first, then the file), prepared; nil when
+    /// none matches. The caller owns it and gives the next one to ``store(_:)``. Call ``ready()`` first,
+    /// or a newest index still being prepared is not found.
     func take(matching stamp: CatalogIndex.Stamp) -> CatalogIndex? {
         if let index = held.withLock({ held -> CatalogIndex? in
             defer { held = nil }
             return held
-        }), index.stamp == stamp {
+        }), index.stamp == stamp, index.isPrepared {
             return index
         }
-        guard let index = CatalogIndexFile.read(path: path), index.stamp == stamp else { return nil }
+        guard var index = CatalogIndexFile.read(path: path), index.stamp == stamp else { return nil }
+        index.prepare()
         return index
     }
 
@@ -42,10 +59,25 @@ final class CatalogIndexCache: Sendable {
         held.withLock { $0 = index }
     }
 
-    /// Holds a new index and writes it to the file (a failed write only costs the next restart's speed).
+    /// Takes the index of the catalog just applied: prepares it and writes it to the file in the
+    /// background, off the sync's path (a failed or unfinished write only costs the next restart's
+    /// speed: the stamps then differ).
     func store(_ index: CatalogIndex) {
-        held.withLock { $0 = index }
-        CatalogIndexFile.write(index, to: path)
+        let path = self.path
+        let prepared = Task.detached {
+            var index = index
+            index.prepare()
+            self.held.withLock { $0 = index }
+            return index
+        }
+        preparing.withLock { $0 = Task { _ = await prepared.value } }
+        writing.withLock { writing in
+            let previous = writing
+            writing = Task.detached(priority: .utility) {
+                await previous?.value
+                CatalogIndexFile.write(await prepared.value, to: path)
+            }
+        }
     }
 }
 
@@ -53,38 +85,47 @@ final class CatalogIndexCache: Sendable {
 /// renamed into place.
 ///
 /// ```
-/// "SUMSYNC-CATIDX-1\n"  stamp (3 × 8)  lineCount, count (2 × 8)
+/// "SUMSYNC-CATIDX-2\n"  stamp (3 × 8)  line count (8)
 /// products, classifications: count (4), then each name as length (4) + UTF-8
-/// count × (hash 8, id 16, meta 4)      checksum (8, LineHash of everything before)
+/// count × (hash 8, id 16, meta 4), in catalog order      checksum (8, LineHash of everything before)
 /// ```
 enum CatalogIndexFile {
-    static let magic = Array("SUMSYNC-CATIDX-1\n".utf8)
+    static let magic = Array("SUMSYNC-CATIDX-2\n".utf8)
 
     static func write(_ index: CatalogIndex, to path: String) {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(magic.count + 64 + index.count * 28)
-        bytes += magic
-        for value in [UInt64(bitPattern: index.stamp.syncCounter), UInt64(bitPattern: index.stamp.catalogVersion), index.stamp.filter] {
-            append(value, to: &bytes)
-        }
-        append(UInt64(index.lineCount), to: &bytes)
-        append(UInt64(index.count), to: &bytes)
-        for names in [index.products, index.classifications] {
-            append(UInt32(names.count), to: &bytes)
-            for name in names {
-                append(UInt32(name.utf8.count), to: &bytes)
-                bytes += name.utf8
+        let names = [index.products, index.classifications]
+        let nameBytes = names.reduce(0) { $0 + 4 + $1.reduce(0) { $0 + 4 + $1.utf8.count } }
+        let size = magic.count + 32 + nameBytes + index.count * 28 + 8
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var offset = 0
+            func put<T: FixedWidthInteger>(_ value: T) {
+                raw.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+                offset += MemoryLayout<T>.size
             }
+            for byte in magic { put(byte) }
+            put(UInt64(bitPattern: index.stamp.syncCounter))
+            put(UInt64(bitPattern: index.stamp.catalogVersion))
+            put(index.stamp.filter)
+            put(UInt64(index.count))
+            for list in names {
+                put(UInt32(list.count))
+                for name in list {
+                    put(UInt32(name.utf8.count))
+                    for byte in name.utf8 { put(byte) }
+                }
+            }
+            for position in 0..<index.count {
+                put(index.hashes[position])
+                put(UInt64(truncatingIfNeeded: index.ids[position]))
+                put(UInt64(truncatingIfNeeded: index.ids[position] >> 64))
+                // Shared-id marks are worked out again on load.
+                put(index.metas[position] & ~(1 << 30))
+            }
+            put(LineHash.hash(UnsafeRawBufferPointer(rebasing: raw[0..<offset])))
+            initialized = offset
         }
-        index.forEachSlot { slot in
-            let entry = index.slots[slot]
-            let id = index.ids[slot]
-            append(entry.hash, to: &bytes)
-            append(UInt64(truncatingIfNeeded: id), to: &bytes)
-            append(UInt64(truncatingIfNeeded: id >> 64), to: &bytes)
-            append(entry.meta, to: &bytes)
-        }
-        append(bytes.withUnsafeBytes { LineHash.hash($0) }, to: &bytes)
+        precondition(bytes.count == size)
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { return }
@@ -126,26 +167,29 @@ enum CatalogIndexFile {
         var reader = Reader(bytes: bytes, offset: magic.count)
         guard let stored = reader.u64(at: body), stored == checksum else { return nil }
         guard let counter = reader.next64(), let version = reader.next64(), let filter = reader.next64(),
-            let lineCount = reader.next64(), let count = reader.next64(), count <= UInt64(body / 28),
+            let count = reader.next64(), count <= UInt64(body / 28),
             let products = reader.names(), let classifications = reader.names()
         else { return nil }
         let stamp = CatalogIndex.Stamp(
             syncCounter: Int64(bitPattern: counter), catalogVersion: Int64(bitPattern: version), filter: filter)
-        var index = CatalogIndex(
-            stamp: stamp, products: products, classifications: classifications, lineCount: Int(lineCount),
-            minimumCapacity: Int(count))
+        var hashes: [UInt64] = []
+        var ids: [UInt128] = []
+        var metas: [UInt32] = []
+        hashes.reserveCapacity(Int(count))
+        ids.reserveCapacity(Int(count))
+        metas.reserveCapacity(Int(count))
         for _ in 0..<count {
             guard let hash = reader.next64(), let low = reader.next64(), let high = reader.next64(),
-                let meta = reader.next32(), hash != 0
+                let meta = reader.next32(), hash != 0,
+                Int(meta & 0xFFFF) < products.count, Int((meta >> 16) & 0x3FFF) < classifications.count
             else { return nil }
-            index.insert(hash: hash, id: UInt128(high) << 64 | UInt128(low), meta: CatalogIndex.Meta(packed: meta))
+            hashes.append(hash)
+            ids.append(UInt128(high) << 64 | UInt128(low))
+            metas.append(meta)
         }
         guard reader.offset == body else { return nil }
-        return index
-    }
-
-    private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+        return CatalogIndex(
+            stamp: stamp, products: products, classifications: classifications, hashes: hashes, ids: ids, metas: metas)
     }
 
     private struct Reader {

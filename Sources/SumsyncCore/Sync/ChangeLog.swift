@@ -3,13 +3,16 @@ import GRDB
 
 /// The per-version record of what changed, which child sites pull (`GET /v1/changes?since=V`).
 ///
-/// During a sync, changed updates carry a `pending_kind` and removed ids wait in a temporary table;
-/// ``commit(_:)`` turns them into change-log rows at the next catalog version, in the same transaction.
+/// During a sync, each changed update gets one mark in the temporary table `changes_pending` (its
+/// change kind; a later mark of higher precedence — new, removed, expired, superseded, revised — replaces
+/// an earlier one); ``commit(_:counts:version:logged:)`` turns the marks into change-log rows at the next
+/// catalog version, in the same transaction. The marks never touch the `updates` rows themselves, so a
+/// changed update is written once, not marked and unmarked.
 enum ChangeLog {
     /// How many versions of changes are kept; a child further behind does a full resync.
     static let retainedVersions = 1_000
 
-    /// Prepares the temporary table for removals; call at the start of a sync's transaction.
+    /// Prepares the temporary table of marks; call at the start of a sync's transaction.
     static func begin(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -19,23 +22,36 @@ enum ChangeLog {
         )
     }
 
-    /// This sync's counts per change kind, from the pending marks; `unchanged` is every other update held.
+    /// The `ON CONFLICT` clause that keeps the mark of higher precedence (for `INSERT INTO
+    /// changes_pending`).
+    static let keepHigherPrecedence = """
+        ON CONFLICT(update_id) DO UPDATE SET kind = CASE WHEN \(rank("excluded.kind")) < \(rank("changes_pending.kind"))
+            THEN excluded.kind ELSE changes_pending.kind END
+        """
+
+    private static func rank(_ expression: String) -> String {
+        "(CASE \(expression) WHEN 'new' THEN 0 WHEN 'removed' THEN 1 WHEN 'expired' THEN 2 WHEN 'superseded' THEN 3 ELSE 4 END)"
+    }
+
+    /// Marks one update: `execute(arguments: [id, kind])`.
+    static func markStatement(_ db: Database) throws -> Statement {
+        try db.makeStatement(sql: "INSERT INTO temp.changes_pending (update_id, kind) VALUES (?, ?) \(keepHigherPrecedence)")
+    }
+
+    /// This sync's counts per change kind, from the marks; `unchanged` is every other update held.
     static func pendingCounts(_ db: Database) throws -> ChangeCounts {
         var counts = ChangeCounts()
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT pending_kind, count(*) FROM updates WHERE pending_kind IS NOT NULL GROUP BY pending_kind"
-        )
-        for row in rows {
+        for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM temp.changes_pending GROUP BY kind") {
             let count: Int = row[1]
             switch ChangeKind(rawValue: row[0]) {
             case .new: counts.new = count
             case .revised: counts.revised = count
             case .expired: counts.expired = count
             case .superseded: counts.superseded = count
-            case .removed, .none: break
+            case .removed: counts.removed = count
+            case .none: break
             }
         }
-        counts.removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
         // The stored count before this sync, kept in site_state: counting the table would read all of it.
         let before = try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
         let total = before + counts.new - counts.removed
@@ -54,20 +70,13 @@ enum ChangeLog {
     ) throws -> (version: Int, changed: Bool) {
         try db.execute(sql: "UPDATE site_state SET update_count = ? WHERE id = 1", arguments: [counts.held])
         let current = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
-        let pending = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates WHERE pending_kind IS NOT NULL") ?? 0
-        let removed = try Int.fetchOne(db, sql: "SELECT count(*) FROM changes_pending") ?? 0
+        let marked = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.changes_pending") ?? 0
         defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.changes_pending") }
-        guard pending + removed > 0 || (forced != nil && forced! != current) else { return (current, false) }
+        guard marked > 0 || (forced != nil && forced! != current) else { return (current, false) }
         let next = forced ?? current + 1
         try db.execute(
-            sql: """
-                INSERT OR REPLACE INTO changes (version, update_id, kind)
-                    SELECT ?, id, pending_kind FROM updates WHERE pending_kind IS NOT NULL;
-                INSERT OR REPLACE INTO changes (version, update_id, kind)
-                    SELECT ?, update_id, kind FROM changes_pending;
-                UPDATE updates SET pending_kind = NULL WHERE pending_kind IS NOT NULL;
-                """,
-            arguments: [next, next]
+            sql: "INSERT OR REPLACE INTO changes (version, update_id, kind) SELECT ?, update_id, kind FROM temp.changes_pending",
+            arguments: [next]
         )
         let floor = logged ? max(0, next - retainedVersions) : next
         try db.execute(sql: "DELETE FROM changes WHERE version <= ?", arguments: [floor])

@@ -6,21 +6,62 @@ import GRDB
 /// stored updates' `supersedes` lists. An update is superseded by the superseding update released first
 /// (ties by id). A sync lists the updates it wrote or removed in `temp.touched`; ``update(_:)`` then
 /// replaces only their pairs and recomputes only the ids those pairs point to, so a delta costs its
-/// changes rather than the catalog's size. A first sync or a full snapshot uses ``rebuild(_:expiryCutoff:firstSync:)``.
+/// changes rather than the catalog's size (joins are written `CROSS JOIN` so SQLite walks the small
+/// temporary list and looks up the big tables, never the other way round). A first sync or a full snapshot uses ``rebuild(_:expiryCutoff:firstSync:)``.
 enum Supersedence {
-    /// Starts this transaction's list of touched updates.
+    /// Starts this transaction's lists: `temp.touched` (updates whose pairs must be replaced: written
+    /// with another `supersedes` list or release time, or removed with a list) and `temp.fresh` (new
+    /// updates, which others may supersede already).
     static func beginTouching(_ db: Database) throws {
         try db.execute(
             sql: """
                 DROP TABLE IF EXISTS temp.touched;
                 CREATE TEMP TABLE touched (id TEXT PRIMARY KEY) WITHOUT ROWID;
+                DROP TABLE IF EXISTS temp.fresh;
+                CREATE TEMP TABLE fresh (id TEXT PRIMARY KEY) WITHOUT ROWID;
                 """
         )
     }
 
-    /// `INSERT` of one id into the touched list.
-    static func touchStatement(_ db: Database) throws -> Statement {
-        try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.touched (id) VALUES (?)")
+    /// Records, as a sync writes, what each written or removed update means for supersedence.
+    struct Tracker {
+        private let touch: Statement
+        private let fresh: Statement
+
+        init(_ db: Database) throws {
+            touch = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.touched (id) VALUES (?)")
+            fresh = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.fresh (id) VALUES (?)")
+        }
+
+        /// An update was written: `before` is what was stored (nil: it is new), `after` what is now.
+        func wrote(_ id: String, before: Stored?, after: Stored) throws {
+            guard let before else {
+                try fresh.execute(arguments: [id])
+                if after.supersedes != nil { try touch.execute(arguments: [id]) }
+                return
+            }
+            if before.supersedes != after.supersedes
+                || (after.supersedes != nil && before.releasedEpoch != after.releasedEpoch)
+            {
+                try touch.execute(arguments: [id])
+            }
+        }
+
+        /// An update was removed; its pairs go if it had a list.
+        func removed(_ id: String, supersedes: String?) throws {
+            if supersedes != nil { try touch.execute(arguments: [id]) }
+        }
+
+        /// An update was written and nothing is known of before: replace its pairs and recompute it.
+        func rewrote(_ id: String) throws {
+            try touch.execute(arguments: [id])
+        }
+    }
+
+    /// What supersedence reads of a stored update: its list (as stored JSON text) and release time.
+    struct Stored: Equatable {
+        var supersedes: String?
+        var releasedEpoch: Int64
     }
 
     /// Recomputes every pair and every update's `superseded_by`. `expiryCutoff`: also expire (at the top
@@ -53,36 +94,31 @@ enum Supersedence {
         )
         try applyBest(db, expiryCutoff: expiryCutoff, marks: !firstSync)
         if !firstSync {
-            try db.execute(
-                sql: """
-                    UPDATE updates SET superseded_by = NULL, superseded_released = NULL\(clearMark)
-                    WHERE superseded_by IS NOT NULL AND id NOT IN (SELECT target FROM temp.best)
-                    """
-            )
+            try clear(db, where: "superseded_by IS NOT NULL AND id NOT IN (SELECT target FROM temp.best)", marks: true)
         }
         try db.execute(sql: "DROP TABLE temp.best")
     }
 
-    /// Replaces the pairs of the updates in `temp.touched` (written or removed in this sync) and
-    /// recomputes `superseded_by` for every id whose pairs changed, and for the touched updates
-    /// themselves (a new update may be one that others already supersede).
+    /// Replaces the pairs of the updates in `temp.touched` and recomputes `superseded_by` for every id
+    /// whose pairs changed, for the touched updates themselves, and for the new ones in `temp.fresh` (a
+    /// new update may be one that others already supersede).
     static func update(_ db: Database) throws {
         try db.execute(
             sql: """
                 DROP TABLE IF EXISTS temp.affected;
                 CREATE TEMP TABLE affected (id TEXT PRIMARY KEY) WITHOUT ROWID;
                 INSERT OR IGNORE INTO affected (id)
-                    SELECT s.target FROM temp.touched t JOIN supersessions s ON s.by_id = t.id;
+                    SELECT s.target FROM temp.touched t CROSS JOIN supersessions s ON s.by_id = t.id;
                 DELETE FROM supersessions WHERE by_id IN (SELECT id FROM temp.touched);
                 INSERT INTO supersessions (target, by_id, by_released)
                     SELECT j.value, u.id, u.released_epoch
-                    FROM temp.touched t JOIN updates u ON u.id = t.id, json_each(u.supersedes) j
+                    FROM temp.touched t CROSS JOIN updates u ON u.id = t.id, json_each(u.supersedes) j
                     WHERE u.supersedes IS NOT NULL AND j.value != u.id
                     ON CONFLICT DO NOTHING;
                 INSERT OR IGNORE INTO affected (id)
-                    SELECT j.value FROM temp.touched t JOIN updates u ON u.id = t.id, json_each(u.supersedes) j
-                    WHERE u.supersedes IS NOT NULL;
+                    SELECT s.target FROM temp.touched t CROSS JOIN supersessions s ON s.by_id = t.id;
                 INSERT OR IGNORE INTO affected (id) SELECT id FROM temp.touched;
+                INSERT OR IGNORE INTO affected (id) SELECT id FROM temp.fresh;
                 DROP TABLE IF EXISTS temp.best;
                 CREATE TEMP TABLE best (target TEXT PRIMARY KEY, by_id TEXT NOT NULL, by_released INTEGER NOT NULL)
                     WITHOUT ROWID;
@@ -90,19 +126,21 @@ enum Supersedence {
                     SELECT target, by_id, by_released FROM (
                         SELECT s.target, s.by_id, s.by_released,
                             row_number() OVER (PARTITION BY s.target ORDER BY s.by_released, s.by_id) AS n
-                        FROM temp.affected a JOIN supersessions s ON s.target = a.id)
+                        FROM temp.affected a CROSS JOIN supersessions s ON s.target = a.id)
                     WHERE n = 1;
                 """
         )
         try applyBest(db, expiryCutoff: nil, marks: true)
+        try clear(
+            db,
+            where: "id IN (SELECT id FROM temp.affected) AND superseded_by IS NOT NULL AND id NOT IN (SELECT target FROM temp.best)",
+            marks: true)
         try db.execute(
             sql: """
-                UPDATE updates SET superseded_by = NULL, superseded_released = NULL\(clearMark)
-                WHERE id IN (SELECT id FROM temp.affected) AND superseded_by IS NOT NULL
-                    AND id NOT IN (SELECT target FROM temp.best);
                 DROP TABLE temp.best;
                 DROP TABLE temp.affected;
                 DROP TABLE temp.touched;
+                DROP TABLE temp.fresh;
                 """
         )
     }
@@ -111,32 +149,37 @@ enum Supersedence {
     /// superseded by one released at or before `cutoff`. Both through partial indexes that hold only
     /// unexpired candidates, so the cost follows what can expire, not the catalog's size.
     static func expire(_ db: Database, cutoff: Int64) throws {
-        try db.execute(
-            sql: """
-                UPDATE updates INDEXED BY updates_upstream_expiry
-                SET expired = 1, pending_kind = CASE WHEN pending_kind = 'new' THEN 'new' ELSE 'expired' END
-                WHERE expired = 0 AND upstream_expired = 1;
-                UPDATE updates INDEXED BY updates_supersession_expiry
-                SET expired = 1, pending_kind = CASE WHEN pending_kind = 'new' THEN 'new' ELSE 'expired' END
-                WHERE expired = 0 AND superseded_by IS NOT NULL AND superseded_released <= ?;
-                """,
-            arguments: [cutoff]
-        )
+        for (index, condition) in [
+            ("updates_upstream_expiry", "expired = 0 AND upstream_expired = 1"),
+            ("updates_supersession_expiry", "expired = 0 AND superseded_by IS NOT NULL AND superseded_released <= ?"),
+        ] {
+            let arguments: StatementArguments = condition.hasSuffix("?") ? [cutoff] : []
+            try db.execute(
+                sql: """
+                    INSERT INTO temp.changes_pending (update_id, kind)
+                        SELECT id, 'expired' FROM updates INDEXED BY \(index) WHERE \(condition)
+                    \(ChangeLog.keepHigherPrecedence)
+                    """,
+                arguments: arguments
+            )
+            try db.execute(sql: "UPDATE updates INDEXED BY \(index) SET expired = 1 WHERE \(condition)", arguments: arguments)
+        }
     }
 
-    /// A cleared supersedence is a change to the update: mark it `revised` unless it has a mark already.
-    private static let clearMark = ", pending_kind = CASE WHEN pending_kind IS NULL THEN 'revised' ELSE pending_kind END"
-
-    /// Sets `superseded_by` from `temp.best` where it differs.
+    /// Sets `superseded_by` from `temp.best` where it differs (marking `superseded` where the superseder
+    /// changed, when `marks`).
     private static func applyBest(_ db: Database, expiryCutoff: Int64?, marks: Bool) throws {
-        var assignments = ["superseded_by = b.by_id", "superseded_released = b.by_released"]
         if marks {
-            assignments.append(
-                """
-                pending_kind = CASE WHEN updates.pending_kind IS NULL AND updates.superseded_by IS NOT b.by_id
-                    THEN 'superseded' ELSE updates.pending_kind END
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO temp.changes_pending (update_id, kind)
+                        SELECT u.id, 'superseded' FROM temp.best b CROSS JOIN updates u ON u.id = b.target
+                        WHERE u.superseded_by IS NOT b.by_id
+                    \(ChangeLog.keepHigherPrecedence)
+                    """
+            )
         }
+        var assignments = ["superseded_by = b.by_id", "superseded_released = b.by_released"]
         if let expiryCutoff {
             assignments.append("expired = CASE WHEN b.by_released <= \(expiryCutoff) THEN 1 ELSE updates.expired END")
         }
@@ -148,5 +191,19 @@ enum Supersedence {
                     AND (updates.superseded_by IS NOT b.by_id OR updates.superseded_released IS NOT b.by_released)
                 """
         )
+    }
+
+    /// Clears `superseded_by` of the updates `condition` selects (no superseder is left): a change to
+    /// the update, marked `revised` when `marks`.
+    private static func clear(_ db: Database, where condition: String, marks: Bool) throws {
+        if marks {
+            try db.execute(
+                sql: """
+                    INSERT INTO temp.changes_pending (update_id, kind) SELECT id, 'revised' FROM updates WHERE \(condition)
+                    \(ChangeLog.keepHigherPrecedence)
+                    """
+            )
+        }
+        try db.execute(sql: "UPDATE updates SET superseded_by = NULL, superseded_released = NULL WHERE \(condition)")
     }
 }

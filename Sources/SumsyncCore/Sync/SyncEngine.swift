@@ -105,9 +105,13 @@ public struct SyncEngine: Sendable {
         let cutoff = Self.expiryCutoff(now: now(), months: months)
         let skipInvalid = config.upstream.skipInvalid
         let indexCache = self.indexCache
-        let result: (outcome: Outcome, index: CatalogIndex?)
+        // The last sync's index is prepared in the background; it is long done unless syncs follow closely.
+        await indexCache.ready()
+        let result: (outcome: Outcome, index: CatalogIndex?, phases: PhaseTimes)
+        var phases = PhaseTimes()
         do {
-            result = try await store.pool.write { db throws -> (Outcome, CatalogIndex?) in
+            result = try await store.pool.write { db throws -> (Outcome, CatalogIndex?, PhaseTimes) in
+                var phases = PhaseTimes()
                 try ChangeLog.begin(db)
                 let state = try Row.fetchOne(db, sql: "SELECT sync_counter, catalog_version FROM site_state WHERE id = 1")!
                 // The line index is only good for the database state it was made with.
@@ -116,7 +120,9 @@ public struct SyncEngine: Sendable {
                 let previous = full ? nil : indexCache.take(matching: current)
                 try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
                 let number = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
-                let applier = try CatalogApplier(db: db, syncNumber: number, filter: filter, previous: previous)
+                let applier = try CatalogApplier(
+                    db: db, syncNumber: number, filter: filter, previous: previous, progress: progress)
+                phases.mark("index")
                 let reader = try CatalogLineReader(path: path)
                 let total = applier.previousLineCount ?? (reader.isCompressed ? nil : Self.countLines(path))
                 progress.enter(.applying, total: total)
@@ -124,27 +130,22 @@ public struct SyncEngine: Sendable {
                     logger.debug("Known lines of the last catalog are skipped unparsed (line index of \(total ?? 0) lines).")
                 }
                 var succeeded = false
+                if !applier.isFirstSync { try SiteStore.setLargeCache(true, db) }
                 defer {
+                    if !applier.isFirstSync { try? SiteStore.setLargeCache(false, db) }
                     // A failed sync changed nothing: the index still describes the database.
-                    if !succeeded, let index = applier.releasePrevious() { indexCache.putBack(index) }
+                    if !succeeded, let index = applier.previous { indexCache.putBack(index) }
                 }
                 var lines = 0
                 var skipped = 0
-                var known = 0
-                let isKnown = { (bytes: UnsafeRawBufferPointer) throws -> Bool in
-                    guard applier.known(bytes) else { return false }
-                    known += 1
-                    if known & 16383 == 0 {
-                        if progress.isStopRequested { throw SyncError.cancelled }
-                        progress.advance(to: lines + known)
-                    }
-                    return true
-                }
-                try reader.forEachLine(known: isKnown) { number, bytes in
+                let indexed = applier.usesLineIndex
+                var writing = Duration.zero
+                // The matcher reports progress while it takes known lines; parsed lines report here.
+                try reader.forEachLine(known: &applier.matcher) { number, bytes in
                     lines += 1
                     if lines & 1023 == 0 {
                         if progress.isStopRequested { throw SyncError.cancelled }
-                        progress.advance(to: lines + known)
+                        if !indexed { progress.advance(to: lines) }
                     }
                     let record: CatalogRecord
                     do {
@@ -155,12 +156,17 @@ public struct SyncEngine: Sendable {
                         if skipped <= 20 { logger.warning("Skipped an invalid catalog line: \(error)") }
                         return
                     }
-                    try applier.add(record)
+                    let started = ContinuousClock.now
+                    try applier.add(record, hash: LineHash.hash(bytes))
+                    writing += ContinuousClock.now - started
                 }
+                phases.mark("read (\(lines) lines parsed, written in \(PhaseTimes.milliseconds(writing)) ms)")
+                let known = applier.matcher.known
                 lines += known
                 guard lines > 0 else { throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied") }
                 progress.advance(to: lines)
                 let counts = try applier.finish(expiryCutoff: cutoff)
+                phases.mark("removals, supersedence, expiry [\(applier.finishPhases.summary)]")
                 let newCategories = try Categories.record(applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
                 let (version, _) = try ChangeLog.commit(
                     db, counts: counts, version: applier.isFirstSync && counts.new > 0 ? 1 : nil,
@@ -176,12 +182,14 @@ public struct SyncEngine: Sendable {
                 outcome.newCategories = newCategories
                 outcome.skippedInvalid = skipped
                 outcome.knownLines = known
+                phases.mark("change log")
                 // Made now but handed to the cache only once the transaction has committed.
                 let next = applier.nextIndex(
                     stamp: CatalogIndex.Stamp(
                         syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter))
+                phases.mark("next index")
                 succeeded = true
-                return (outcome, next)
+                return (outcome, next, phases)
             }
         } catch let error as SyncError {
             throw error
@@ -190,7 +198,14 @@ public struct SyncEngine: Sendable {
         } catch {
             throw SyncError("the site database refused the sync: \(error); nothing was applied")
         }
+        phases.mark("transaction")
         if let index = result.index { indexCache.store(index) }
+        if result.outcome.counts.new == result.outcome.counts.held && result.outcome.counts.new > 10_000 {
+            // A bulk load (a first sync): its log is as large as the database.
+            await store.checkpointNow()
+            phases.mark("checkpoint")
+        }
+        logger.debug("Sync \(syncID) phases: \(result.phases.summary); then \(phases.summary).")
         return result.outcome
     }
 
@@ -213,6 +228,12 @@ public struct SyncEngine: Sendable {
         } catch {
             throw SyncError("cannot read the site database: \(error)")
         }
+    }
+
+    /// Waits until the line index of the last sync is in `catalog-index.bin` (it is written in the
+    /// background); for tests and tools that open the state folder afresh.
+    func flushIndex() async {
+        await indexCache.flush()
     }
 
     /// Counts the lines of a plain file (fast: a byte scan), for `processed N of M`.

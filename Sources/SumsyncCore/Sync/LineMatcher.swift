@@ -1,0 +1,81 @@
+/// Matches a catalog's lines against the last catalog's ``CatalogIndex`` as they stream by.
+///
+/// The common case costs a hash and one comparison with the line expected next (the one after the last
+/// match); a line out of place is looked up in the index's hash table, and matching continues after it.
+/// What it learns: which of the last catalog's lines came again (``seen``), how they count towards
+/// upstream's offer, and the runs of known lines in the new order, from which the next index is cut.
+struct LineMatcher: KnownLineFilter {
+    let index: CatalogIndex?
+    private var cursor = 0
+    private(set) var seen: PositionSet
+    /// Known lines per product and classification, by the index's name positions.
+    private(set) var productCounts: [Int]
+    private(set) var classificationCounts: [Int]
+    /// Known lines, in the new catalog's order, as runs of the index's positions.
+    private(set) var runs: [Range<Int>] = []
+    private var runStart = 0
+    private var runEnd = -1
+    private(set) var known = 0
+    private let progress: SyncProgress?
+
+    /// Matches against `index` (nil: every line is unknown). `progress` is asked for a stop request and
+    /// told the count every 16,384 known lines.
+    init(index: CatalogIndex?, progress: SyncProgress? = nil) {
+        precondition(index?.isPrepared ?? true, "prepare() the index first")
+        self.index = index
+        self.progress = progress
+        seen = PositionSet(capacity: index?.count ?? 0)
+        productCounts = Array(repeating: 0, count: index?.products.count ?? 0)
+        classificationCounts = Array(repeating: 0, count: index?.classifications.count ?? 0)
+    }
+
+    mutating func isKnown(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        guard let index else { return false }
+        let hash = LineHash.hash(bytes)
+        let position: Int
+        if cursor < index.count && index.hashes[cursor] == hash {
+            position = cursor
+        } else if let found = index.position(of: hash) {
+            position = found
+        } else {
+            return false
+        }
+        cursor = position + 1
+        seen.insert(position)
+        let meta = index.metas[position]
+        productCounts[Int(meta & 0xFFFF)] += 1
+        classificationCounts[Int((meta >> 16) & 0x3FFF)] += 1
+        if position == runEnd {
+            runEnd += 1
+        } else {
+            if runEnd > runStart { runs.append(runStart..<runEnd) }
+            runStart = position
+            runEnd = position + 1
+        }
+        known += 1
+        if known & 16383 == 0, let progress {
+            if progress.isStopRequested { throw SyncError.cancelled }
+            progress.advance(to: known)
+        }
+        return true
+    }
+
+    /// Closes the last run; call once the catalog has been read.
+    mutating func finish() {
+        if runEnd > runStart { runs.append(runStart..<runEnd) }
+        runStart = 0
+        runEnd = -1
+    }
+}
+
+/// Decides, before validation, which lines of a catalog are already known (see
+/// ``CatalogLineReader/forEachLine(known:onInvalidLine:_:)``).
+protocol KnownLineFilter {
+    /// True takes the line: it is neither validated nor passed on.
+    mutating func isKnown(_ bytes: UnsafeRawBufferPointer) throws -> Bool
+}
+
+/// Knows no line.
+struct NoKnownLines: KnownLineFilter {
+    func isKnown(_ bytes: UnsafeRawBufferPointer) -> Bool { false }
+}
