@@ -12,31 +12,28 @@ extension SiteDaemon {
         guard let since = request.uri.queryParameters.get("since").flatMap(Int.init), since >= 0 else {
             throw HTTPError(.badRequest, message: "since must be a catalog version ≥ 0")
         }
-        let path = (paths.stateDirectory as NSString).appendingPathComponent("changes-\(UUID().uuidString).feed")
-        let header: ChangeFeed.Header
+        let feed: (header: ChangeFeed.Header, chunks: FileChunks, phases: String)
         var phases = PhaseTimes()
         do {
-            header = try await Task.detached { [store, site] in
-                try ChangeFeed.write(store: store, site: site, since: since, to: path)
-            }.value
+            let version = try store.catalogVersion()
+            feed = try await feeds.stream(since: since, version: version) { [store, site] path, phases in
+                try ChangeFeed.write(store: store, site: site, since: since, to: path, phases: &phases)
+            }
         } catch let error as ChangeFeed.TooOld {
-            unlink(path)
             throw HTTPError(
                 .gone,
                 message: "catalog version \(since) is older than the retained change log (it starts after \(error.floor)); resync from since=0"
             )
-        } catch {
-            unlink(path)
-            throw error
         }
-        phases.mark("written")
+        phases.mark("ready")
+        let header = feed.header
         context.logger.info(
-            "Serving \(header.full ? "a full snapshot" : "changes since \(since)") to child \(caller): \(header.upserts) updates, \(header.removals) removals, to version \(header.to) (\(phases.summary)).",
+            "Serving \(header.full ? "a full snapshot" : "changes since \(since)") to child \(caller): \(header.upserts) updates, \(header.removals) removals, to version \(header.to) (\(phases.summary); written: \(feed.phases)).",
             metadata: ["child.site": "\(caller)", "catalog.version": "\(header.to)"]
         )
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
-            body: ResponseBody(asyncSequence: try FileChunks(consuming: path))
+            body: ResponseBody(asyncSequence: feed.chunks)
         )
     }
 

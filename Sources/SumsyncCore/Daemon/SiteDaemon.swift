@@ -38,6 +38,8 @@ public actor SiteDaemon {
     var timer: WallClockTimer?
     /// Sync requests to children, status from and to the rest of the hierarchy.
     let links: HierarchyLinks
+    /// Change streams written for the children, shared between them.
+    nonisolated let feeds: ChangeFeedCache
 
     /// Loads and validates the config, makes the folders and opens the site database.
     ///
@@ -84,6 +86,7 @@ public actor SiteDaemon {
         httpConfiguration.timeout.connect = .seconds(10)
         httpConfiguration.decompression = .disabled
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        self.feeds = ChangeFeedCache(folder: paths.stateDirectory)
         let signer = config.hierarchy.key.map { RequestSigner(key: $0) }
         let metrics = self.metrics
         self.links = HierarchyLinks(

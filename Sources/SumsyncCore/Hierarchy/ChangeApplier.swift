@@ -15,6 +15,12 @@ struct ChangeApplier: Sendable {
     var expectedHeader: ChangeFeed.Header? = nil
 
     func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
+        var phases = PhaseTimes()
+        return try apply(db, progress: progress, phases: &phases)
+    }
+
+    /// `apply`, noting how long its phases took in `phases`.
+    func apply(_ db: Database, progress: SyncProgress, phases: inout PhaseTimes) throws -> (ChangeCounts, Int) {
         try ChangeLog.begin(db)
         try Supersedence.beginTouching(db)
         try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
@@ -123,6 +129,7 @@ struct ChangeApplier: Sendable {
                 trailer = try decoder.decode(ChangeFeed.Trailer.self, from: Data(bytes))
             }
         }
+        phases.mark("rows")
         guard let header, let trailer, trailer.end == header.to, trailer.upserts == upserts, trailer.removals == removals
         else {
             throw SyncError("the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
@@ -146,12 +153,14 @@ struct ChangeApplier: Sendable {
         } else {
             try Supersedence.update(db)
         }
+        phases.mark("supersedence")
         var counts = try ChangeLog.pendingCounts(db)
         if header.full {
             // After a full snapshot the site holds exactly what it listed, whatever the kept count said.
             counts.unchanged = upserts - (counts.new + counts.revised + counts.expired + counts.superseded)
         }
         let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to)
+        phases.mark("change log")
         return (counts, version)
     }
 }

@@ -49,12 +49,22 @@ enum ChangeFeed {
 
     /// Writes the feed for `since` to `path` and returns its header.
     static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
+        var phases = PhaseTimes()
+        return try write(store: store, site: site, since: since, to: path, phases: &phases)
+    }
+
+    /// `write(store:site:since:to:)`, noting its phases.
+    static func write(store: SiteStore, site: SiteCode, since: Int, to path: String, phases: inout PhaseTimes) throws -> Header {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let file = FileHandle(forWritingAtPath: path)
         else { throw CocoaError(.fileWriteUnknown) }
         defer { try? file.close() }
         var buffer = Data()
+        phases.mark("open")
+        var lines = 0
         let header = try write(store: store, site: site, since: since) { line in
+            lines += 1
+            if lines == 2 { phases.mark("header") }
             buffer.append(contentsOf: line.utf8)
             buffer.append(0x0A)
             if buffer.count >= 1 << 20 {
@@ -62,7 +72,9 @@ enum ChangeFeed {
                 buffer.removeAll(keepingCapacity: true)
             }
         }
+        phases.mark("lines")
         try file.write(contentsOf: buffer)
+        phases.mark("file")
         return header
     }
 
@@ -78,13 +90,14 @@ enum ChangeFeed {
             // Counted first, in the same snapshot, so the header can promise what follows.
             let upsertSQL: String
             let removalSQL: String?
+            let columns = UpdateRow.columns.map { "u.\($0)" }.joined(separator: ", ")
             if full {
-                upsertSQL = "SELECT * FROM updates ORDER BY id"
+                upsertSQL = "SELECT \(columns) FROM updates u ORDER BY u.id"
                 removalSQL = nil
             } else {
                 upsertSQL = """
-                    SELECT u.* FROM updates u
-                    WHERE u.id IN (SELECT DISTINCT update_id FROM changes WHERE version > ?) ORDER BY u.id
+                    SELECT \(columns) FROM updates u
+                    WHERE u.id IN (SELECT update_id FROM changes WHERE version > ?) ORDER BY u.id
                     """
                 removalSQL = """
                     SELECT DISTINCT update_id FROM changes c
@@ -96,14 +109,18 @@ enum ChangeFeed {
             // A full snapshot's count is the one each sync keeps; counting would read the whole table.
             let upserts = full
                 ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
-                : try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(upsertSQL))", arguments: arguments) ?? 0
+                : try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM updates WHERE id IN (SELECT update_id FROM changes WHERE version > ?)",
+                    arguments: arguments) ?? 0
             let removals = try removalSQL.map { try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0 } ?? 0
             let header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: upserts, removals: removals)
             try emit(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
             let rows = try Row.fetchCursor(db, sql: upsertSQL, arguments: arguments)
             var emitted = 0
+            var writer = CatalogJSONWriter()
             while let row = try rows.next() {
-                try emit(UpdateRow.record(from: row).jsonLine())
+                UpdateRow.writeLine(row, into: &writer)
+                try emit(String(decoding: writer.out, as: UTF8.self))
                 emitted += 1
             }
             // The header promised a count; a stream that breaks its promise is refused by the child anyway.
@@ -122,6 +139,62 @@ enum ChangeFeed {
 
 /// Stored update rows as catalog records.
 enum UpdateRow {
+    /// The columns ``writeLine(_:into:)`` reads, in this order.
+    static let columns = [
+        "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
+        "revised", "supersedes", "expired", "size", "url", "description",
+    ]
+
+    /// Writes the catalog line of a row selected with ``columns`` (replacing the writer's contents),
+    /// straight from the stored values: `languages` and `supersedes` are stored as the JSON arrays the
+    /// line needs. `expired` is this site's own verdict (see ``record(from:)``).
+    static func writeLine(_ row: Row, into writer: inout CatalogJSONWriter) {
+        writer.out.removeAll(keepingCapacity: true)
+        writer.raw("{")
+        writer.key("id", first: true)
+        writer.string(row[0])
+        writer.key("revision")
+        writer.integer(row[1])
+        for (index, key) in [(2, "title"), (3, "product"), (4, "classification")] as [(Int, StaticString)] {
+            writer.key(key)
+            writer.string(row[index])
+        }
+        writer.key("languages")
+        array(row[5], into: &writer)
+        for (index, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")] as [(Int, StaticString)] {
+            if let value: String = row[index] {
+                writer.key(key)
+                writer.string(value)
+            }
+        }
+        if let supersedes: String = row[11] {
+            writer.key("supersedes")
+            array(supersedes, into: &writer)
+        }
+        writer.key("expired")
+        writer.raw((row[12] as Bool) ? "true" : "false")
+        if let size: Int64 = row[13] {
+            writer.key("size")
+            writer.integer(size)
+        }
+        for (index, key) in [(14, "url"), (15, "description")] as [(Int, StaticString)] {
+            if let value: String = row[index] {
+                writer.key(key)
+                writer.string(value)
+            }
+        }
+        writer.raw("}")
+    }
+
+    /// A stored list (written by ``JSONText/array(_:)``) as it stands; anything else re-encoded.
+    private static func array(_ text: String, into writer: inout CatalogJSONWriter) {
+        if text.utf8.first == UInt8(ascii: "["), text.utf8.last == UInt8(ascii: "]") {
+            writer.out.append(contentsOf: text.utf8)
+        } else {
+            writer.stringArray(JSONText.decodeArray(text))
+        }
+    }
+
     /// The record as this site holds it; `expired` is the site's own verdict (upstream's, or superseded
     /// long enough), so children mirror it rather than recompute it with their own clocks.
     static func record(from row: Row) -> CatalogRecord {

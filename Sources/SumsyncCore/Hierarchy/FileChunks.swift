@@ -17,9 +17,14 @@ struct FileChunks: AsyncSequence, Sendable {
 
     /// Opens `path` and unlinks it.
     init(consuming path: String) throws {
+        try self.init(path: path)
+        unlink(path)
+    }
+
+    /// Opens `path`, which stays (a shared file; its owner removes it).
+    init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CocoaError(.fileReadNoSuchFile) }
-        unlink(path)
         descriptor = Descriptor(fd: fd)
     }
 

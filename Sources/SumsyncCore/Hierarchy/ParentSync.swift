@@ -40,8 +40,15 @@ struct ParentSync {
         let apply = ChangeApplier(path: path, source: "parent \(parent.code)")
         let counts: ChangeCounts
         let newVersion: Int
+        var appliedPhases = PhaseTimes()
         do {
-            (counts, newVersion) = try await store.pool.write { db in try apply.apply(db, progress: progress) }
+            let applied = try await store.pool.write { db in
+                var phases = PhaseTimes()
+                let (counts, version) = try apply.apply(db, progress: progress, phases: &phases)
+                return (counts, version, phases)
+            }
+            (counts, newVersion) = (applied.0, applied.1)
+            appliedPhases = applied.2
         } catch let error as SyncError {
             throw error
         } catch let error as CatalogError {
@@ -55,7 +62,7 @@ struct ParentSync {
             await store.checkpointNow()
             phases.mark("checkpoint")
         }
-        logger.debug("Sync \(id) from parent \(parent.code) since \(since): \(phases.summary).")
+        logger.debug("Sync \(id) from parent \(parent.code) since \(since): \(phases.summary) [\(appliedPhases.summary)].")
         return SyncEngine.Outcome(result: .succeeded, counts: counts, catalogVersion: newVersion)
     }
 

@@ -63,8 +63,9 @@ public final class SiteStore: Sendable {
     /// it never waits for readers). Called after each sync; SQLite also checkpoints when it closes.
     public func checkpointSoon() {
         guard let checkpointer else { return }
-        Task.detached(priority: .utility) {
-            try? await checkpointer.writeWithoutTransaction { db in _ = try db.checkpoint(.passive) }
+        // On the low-priority housekeeping thread: copying the log yields to a child's pull or apply.
+        BackgroundThread.shared.run {
+            _ = try? checkpointer.inDatabase { db in try db.checkpoint(.passive) }
         }
     }
 

@@ -64,18 +64,21 @@ final class CatalogIndexCache: Sendable {
     /// speed: the stamps then differ).
     func store(_ index: CatalogIndex) {
         let path = self.path
-        let prepared = Task.detached {
-            var index = index
-            index.prepare()
-            self.held.withLock { $0 = index }
-            return index
+        // Both on the housekeeping thread, in order: the file is written after the index is prepared,
+        // and after any earlier file.
+        let prepared = Task {
+            await BackgroundThread.shared.value {
+                var index = index
+                index.prepare()
+                self.held.withLock { $0 = index }
+                return index
+            }
         }
         preparing.withLock { $0 = Task { _ = await prepared.value } }
         writing.withLock { writing in
-            let previous = writing
-            writing = Task.detached(priority: .utility) {
-                await previous?.value
-                CatalogIndexFile.write(await prepared.value, to: path)
+            writing = Task {
+                let index = await prepared.value
+                await BackgroundThread.shared.value { CatalogIndexFile.write(index, to: path) }
             }
         }
     }
