@@ -165,7 +165,7 @@ struct CatalogIndex: Sendable {
 }
 
 /// A set of line positions of a ``CatalogIndex`` (the lines seen again in this sync).
-struct PositionSet {
+struct PositionSet: Sendable {
     private(set) var words: [UInt64]
 
     init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 63) / 64) }

@@ -4,7 +4,7 @@
 /// match); a line out of place is looked up in the index's hash table, and matching continues after it.
 /// What it learns: which of the last catalog's lines came again (``seen``), how they count towards
 /// upstream's offer, and the runs of known lines in the new order, from which the next index is cut.
-struct LineMatcher: KnownLineFilter {
+struct LineMatcher: KnownLineFilter, Sendable {
     let index: CatalogIndex?
     private var cursor = 0
     private(set) var seen: PositionSet

@@ -123,8 +123,7 @@ public struct SyncEngine: Sendable {
                 let applier = try CatalogApplier(
                     db: db, syncNumber: number, filter: filter, previous: previous, progress: progress)
                 phases.mark("index")
-                let reader = try CatalogLineReader(path: path)
-                let total = applier.previousLineCount ?? (reader.isCompressed ? nil : Self.countLines(path))
+                let total = applier.previousLineCount ?? Self.countLines(path)
                 progress.enter(.applying, total: total)
                 if applier.usesLineIndex {
                     logger.debug("Known lines of the last catalog are skipped unparsed (line index of \(total ?? 0) lines).")
@@ -140,8 +139,7 @@ public struct SyncEngine: Sendable {
                 var skipped = 0
                 let indexed = applier.usesLineIndex
                 var writing = Duration.zero
-                // The matcher reports progress while it takes known lines; parsed lines report here.
-                try reader.forEachLine(known: &applier.matcher) { number, bytes in
+                let parse = { (number: Int, bytes: UnsafeRawBufferPointer) throws in
                     lines += 1
                     if lines & 1023 == 0 {
                         if progress.isStopRequested { throw SyncError.cancelled }
@@ -159,6 +157,23 @@ public struct SyncEngine: Sendable {
                     let started = ContinuousClock.now
                     try applier.add(record, hash: LineHash.hash(bytes))
                     writing += ContinuousClock.now - started
+                }
+                if let index = applier.previous {
+                    // A delta: another thread reads, hashes and matches the catalog while this one writes
+                    // the unknown lines it hands on (the matcher reports progress for the known ones).
+                    let pipe = LinePipe.start(path: path, index: index, progress: progress)
+                    defer { pipe.close() }
+                    reading: while true {
+                        switch pipe.next() {
+                        case .line(let number, let bytes): try bytes.withUnsafeBytes { try parse(number, $0) }
+                        case .end(let matcher):
+                            applier.matcher = matcher
+                            break reading
+                        case .failed(let error): throw error
+                        }
+                    }
+                } else {
+                    try CatalogLineReader(path: path).forEachLine(known: &applier.matcher, parse)
                 }
                 phases.mark("read (\(lines) lines parsed, written in \(PhaseTimes.milliseconds(writing)) ms)")
                 let known = applier.matcher.known
