@@ -127,7 +127,7 @@ struct LineIndexTests {
         var index = CatalogIndex(
             stamp: .init(syncCounter: 1, catalogVersion: 1, filter: 0), products: [], classifications: [],
             hashes: hashes, ids: ids, metas: metas)
-        #expect(!index.isPrepared)
+        #expect(!index.hasTable)
         index.prepare()
         for (position, hash) in hashes.enumerated() {
             #expect(index.position(of: hash) == position)

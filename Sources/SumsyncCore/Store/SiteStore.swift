@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The site database: one SQLite file per site in its state folder, in WAL mode, with versioned migrations.
 ///
@@ -15,6 +16,8 @@ public final class SiteStore: Sendable {
     public let path: String
     /// A connection of its own for checkpoints, so they never hold up the pool's writer (nil when read-only).
     private let checkpointer: DatabaseQueue?
+    /// Moves on with every ``checkpointSoon(after:)``; only the latest one checkpoints.
+    private let checkpointGeneration = Mutex(0)
 
     /// Opens (creating and migrating when writable) the database at `path`.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
@@ -59,13 +62,23 @@ public final class SiteStore: Sendable {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0 }
     }
 
-    /// Copies the write-ahead log back into the database file in the background (a passive checkpoint:
-    /// it never waits for readers). Called after each sync; SQLite also checkpoints when it closes.
-    public func checkpointSoon() {
+    /// Copies the write-ahead log back into the database file once the site has been quiet for
+    /// `after` (a passive checkpoint on the low-priority housekeeping thread, on a connection of its own:
+    /// it never waits for readers). Called after each sync; a sync within `after` of the last one moves
+    /// the checkpoint on, because a checkpoint in progress holds up the next write for a moment. SQLite
+    /// also checkpoints when it closes.
+    public func checkpointSoon(after delay: Duration = .seconds(5)) {
         guard let checkpointer else { return }
-        // On the low-priority housekeeping thread: copying the log yields to a child's pull or apply.
-        BackgroundThread.shared.run {
-            _ = try? checkpointer.inDatabase { db in try db.checkpoint(.passive) }
+        let generation = checkpointGeneration.withLock { value -> Int in
+            value += 1
+            return value
+        }
+        Task {
+            try? await Task.sleep(for: delay)
+            guard checkpointGeneration.withLock({ $0 }) == generation else { return }
+            BackgroundThread.shared.run {
+                _ = try? checkpointer.inDatabase { db in try db.checkpoint(.passive) }
+            }
         }
     }
 

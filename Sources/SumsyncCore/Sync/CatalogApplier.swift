@@ -297,7 +297,8 @@ final class CatalogApplier {
 
     /// Stored ids upstream no longer offers (or the filter no longer keeps).
     private func removedKeys() -> [UInt128] {
-        guard let previous else { return stored.compactMap { $0.value.seen ? nil : $0.key } }
+        // The matcher's copy of the index carries the shared-id marks it made.
+        guard let previous = matcher.index else { return stored.compactMap { $0.value.seen ? nil : $0.key } }
         // Kept lines that are gone name the candidates; an id survives if a parsed line still carries it,
         // or (only possible for an id on several lines) a known kept line does.
         var removed: [UInt128] = []
@@ -332,7 +333,7 @@ final class CatalogApplier {
         hashes.reserveCapacity(total)
         ids.reserveCapacity(total)
         metas.reserveCapacity(total)
-        if let previous {
+        if let previous = matcher.index {
             for run in matcher.runs {
                 hashes += previous.hashes[run]
                 ids += previous.ids[run]

@@ -79,12 +79,20 @@ struct CatalogIndex: Sendable {
     var count: Int { hashes.count }
 
     /// Whether ``position(of:)`` can be asked (the table is built).
-    var isPrepared: Bool { !table.isEmpty || hashes.isEmpty }
+    var hasTable: Bool { !table.isEmpty || hashes.isEmpty }
+    /// Whether ``Meta/sharedID`` is set on the lines (``markSharedIDs()`` ran).
+    private(set) var hasSharedIDs = false
 
-    /// Builds the hash table and marks ids carried by more than one kept line. Done off the sync's path,
-    /// after the sync that made the index (or once when the index is read from its file).
+    /// Builds the hash table and marks ids carried by more than one kept line.
     mutating func prepare() {
-        guard !isPrepared else { return }
+        buildTable()
+        markSharedIDs()
+    }
+
+    /// Builds the hash table behind ``position(of:)``. The line matcher does it on its reading thread
+    /// when it first meets a line out of place.
+    mutating func buildTable() {
+        guard !hasTable else { return }
         let capacity = Self.capacity(for: hashes.count)
         var table = [UInt32](repeating: 0, count: capacity)
         let mask = capacity - 1
@@ -102,10 +110,9 @@ struct CatalogIndex: Sendable {
             }
         }
         self.table = table
-        markSharedIDs()
     }
 
-    /// The position of the first line with `hash`, or nil. Only after ``prepare()``.
+    /// The position of the first line with `hash`, or nil. Only after ``buildTable()``.
     @inline(__always)
     func position(of hash: UInt64) -> Int? {
         table.withUnsafeBufferPointer { table in
@@ -125,8 +132,11 @@ struct CatalogIndex: Sendable {
     func id(at position: Int) -> UInt128 { ids[position] }
 
     /// Finds the ids that stand on more than one kept line (removal needs a closer look for those:
-    /// another line may still offer the id), through a scratch open-addressing table of kept ids.
-    private mutating func markSharedIDs() {
+    /// another line may still offer the id), through a scratch open-addressing table of kept ids. The
+    /// line matcher does it on its reading thread once the catalog is read.
+    mutating func markSharedIDs() {
+        guard !hasSharedIDs else { return }
+        hasSharedIDs = true
         let capacity = Self.capacity(for: hashes.count)
         let mask = capacity - 1
         var table = [UInt32](repeating: 0, count: capacity)

@@ -19,38 +19,29 @@ final class CatalogIndexCache: Sendable {
 
     let path: String
     private let held = Mutex<CatalogIndex?>(nil)
-    /// Preparing the newest index, in the background.
-    private let preparing = Mutex<Task<Void, Never>?>(nil)
-    /// Writing its file after that; each write waits for the one before, so files are renamed in order.
+    /// Writing the file; each write waits for the one before, so files are renamed in order.
     private let writing = Mutex<Task<Void, Never>?>(nil)
 
     init(stateDirectory: String) {
         path = stateDirectory.hasSuffix("/") ? stateDirectory + Self.fileName : stateDirectory + "/" + Self.fileName
     }
 
-    /// Waits until the newest index is prepared (its table built, off the sync's path).
-    func ready() async {
-        await preparing.withLock { $0 }?.value
-    }
-
-    /// Waits until the newest index is also in the file.
+    /// Waits until the newest index is in the file.
     func flush() async {
-        await ready()
         await writing.withLock { $0 }?.value
     }
 
-    /// Takes the index for `stamp` out of the cache (memory first, then the file), prepared; nil when
-    /// none matches. The caller owns it and gives the next one to ``store(_:)``. Call ``ready()`` first,
-    /// or a newest index still being prepared is not found.
+    /// Takes the index for `stamp` out of the cache (memory first, then the file); nil when none
+    /// matches. The caller owns it and gives the next one to ``store(_:)``. Its hash table and shared-id
+    /// marks are made by the line matcher while it reads. Call ``ready()`` first.
     func take(matching stamp: CatalogIndex.Stamp) -> CatalogIndex? {
         if let index = held.withLock({ held -> CatalogIndex? in
             defer { held = nil }
             return held
-        }), index.stamp == stamp, index.isPrepared {
+        }), index.stamp == stamp {
             return index
         }
-        guard var index = CatalogIndexFile.read(path: path), index.stamp == stamp else { return nil }
-        index.prepare()
+        guard let index = CatalogIndexFile.read(path: path), index.stamp == stamp else { return nil }
         return index
     }
 
@@ -59,25 +50,16 @@ final class CatalogIndexCache: Sendable {
         held.withLock { $0 = index }
     }
 
-    /// Takes the index of the catalog just applied: prepares it and writes it to the file in the
-    /// background, off the sync's path (a failed or unfinished write only costs the next restart's
-    /// speed: the stamps then differ).
+    /// Holds the index of the catalog just applied and writes it to the file in the background, off
+    /// the sync's path (a failed or unfinished write only costs the next restart's speed: the stamps
+    /// then differ).
     func store(_ index: CatalogIndex) {
+        held.withLock { $0 = index }
         let path = self.path
-        // Both on the housekeeping thread, in order: the file is written after the index is prepared,
-        // and after any earlier file.
-        let prepared = Task {
-            await BackgroundThread.shared.value {
-                var index = index
-                index.prepare()
-                self.held.withLock { $0 = index }
-                return index
-            }
-        }
-        preparing.withLock { $0 = Task { _ = await prepared.value } }
         writing.withLock { writing in
+            let previous = writing
             writing = Task {
-                let index = await prepared.value
+                await previous?.value
                 await BackgroundThread.shared.value { CatalogIndexFile.write(index, to: path) }
             }
         }

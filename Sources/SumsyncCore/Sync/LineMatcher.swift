@@ -5,7 +5,9 @@
 /// What it learns: which of the last catalog's lines came again (``seen``), how they count towards
 /// upstream's offer, and the runs of known lines in the new order, from which the next index is cut.
 struct LineMatcher: KnownLineFilter, Sendable {
-    let index: CatalogIndex?
+    /// The previous catalog's index; its hash table is built at the first line out of place, and its
+    /// shared-id marks when ``finish()`` is called.
+    private(set) var index: CatalogIndex?
     private var cursor = 0
     private(set) var seen: PositionSet
     /// Known lines per product and classification, by the index's name positions.
@@ -21,7 +23,6 @@ struct LineMatcher: KnownLineFilter, Sendable {
     /// Matches against `index` (nil: every line is unknown). `progress` is asked for a stop request and
     /// told the count every 16,384 known lines.
     init(index: CatalogIndex?, progress: SyncProgress? = nil) {
-        precondition(index?.isPrepared ?? true, "prepare() the index first")
         self.index = index
         self.progress = progress
         seen = PositionSet(capacity: index?.count ?? 0)
@@ -30,16 +31,17 @@ struct LineMatcher: KnownLineFilter, Sendable {
     }
 
     mutating func isKnown(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
-        guard let index else { return false }
+        guard index != nil else { return false }
         let hash = LineHash.hash(bytes)
         let position: Int
-        if cursor < index.count && index.hashes[cursor] == hash {
+        if cursor < index.unsafelyUnwrapped.count && index.unsafelyUnwrapped.hashes[cursor] == hash {
             position = cursor
-        } else if let found = index.position(of: hash) {
-            position = found
         } else {
-            return false
+            if !index.unsafelyUnwrapped.hasTable { index!.buildTable() }
+            guard let found = index.unsafelyUnwrapped.position(of: hash) else { return false }
+            position = found
         }
+        let index = self.index.unsafelyUnwrapped
         cursor = position + 1
         seen.insert(position)
         let meta = index.metas[position]
@@ -60,11 +62,13 @@ struct LineMatcher: KnownLineFilter, Sendable {
         return true
     }
 
-    /// Closes the last run; call once the catalog has been read.
+    /// Closes the last run and marks the index's shared ids (for removals); call once the catalog has
+    /// been read.
     mutating func finish() {
         if runEnd > runStart { runs.append(runStart..<runEnd) }
         runStart = 0
         runEnd = -1
+        index?.markSharedIDs()
     }
 }
 

@@ -45,17 +45,20 @@ public struct SyncEngine: Sendable {
     ) async -> Outcome {
         let before = (try? store.catalogVersion()) ?? 0
         let began = ContinuousClock.now
+        var phases = PhaseTimes()
         do {
             try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: now())
         } catch {
             return Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
         }
+        phases.mark("history")
         var outcome: Outcome
         do {
             outcome = try await run(id: id, config: config, full: full, progress: progress, logger: logger, now: now)
         } catch {
             outcome = Outcome(result: .failed, catalogVersion: before, error: error.message)
         }
+        phases.mark("sync")
         do {
             try store.recordSyncFinished(
                 id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now(), began: began
@@ -63,6 +66,8 @@ public struct SyncEngine: Sendable {
         } catch {
             logger.error("Cannot record the end of sync \(id): \(error)")
         }
+        phases.mark("history")
+        logger.debug("Sync \(id) in all: \(phases.summary).")
         return outcome
     }
 
@@ -105,8 +110,6 @@ public struct SyncEngine: Sendable {
         let cutoff = Self.expiryCutoff(now: now(), months: months)
         let skipInvalid = config.upstream.skipInvalid
         let indexCache = self.indexCache
-        // The last sync's index is prepared in the background; it is long done unless syncs follow closely.
-        await indexCache.ready()
         let result: (outcome: Outcome, index: CatalogIndex?, phases: PhaseTimes)
         var phases = PhaseTimes()
         do {
