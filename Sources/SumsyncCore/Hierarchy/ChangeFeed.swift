@@ -147,7 +147,8 @@ enum UpdateRow {
 
     /// Writes the catalog line of a row selected with ``columns`` (replacing the writer's contents),
     /// straight from the stored values: `languages` and `supersedes` are stored as the JSON arrays the
-    /// line needs. `expired` is this site's own verdict (see ``record(from:)``).
+    /// line needs. `expired` is this site's own verdict (upstream's, or superseded long enough), so
+    /// children mirror it rather than recompute it with their own clocks.
     static func writeLine(_ row: Row, into writer: inout CatalogJSONWriter) {
         writer.out.removeAll(keepingCapacity: true)
         writer.raw("{")
@@ -195,16 +196,4 @@ enum UpdateRow {
         }
     }
 
-    /// The record as this site holds it; `expired` is the site's own verdict (upstream's, or superseded
-    /// long enough), so children mirror it rather than recompute it with their own clocks.
-    static func record(from row: Row) -> CatalogRecord {
-        CatalogRecord(
-            id: row["id"], revision: row["revision"], title: row["title"], product: row["product"],
-            classification: row["classification"], languages: JSONText.decodeArray(row["languages"]), kb: row["kb"],
-            bulletin: row["bulletin"], severity: row["severity"], released: row["released"],
-            releasedEpoch: row["released_epoch"], revised: row["revised"],
-            supersedes: JSONText.decodeArray(row["supersedes"]), expired: row["expired"], size: row["size"],
-            url: row["url"], description: row["description"]
-        )
-    }
 }
