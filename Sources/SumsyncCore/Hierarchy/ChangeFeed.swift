@@ -59,12 +59,12 @@ enum ChangeFeed {
             let file = FileHandle(forWritingAtPath: path)
         else { throw CocoaError(.fileWriteUnknown) }
         defer { try? file.close() }
-        var buffer = Data()
+        // The header line is written last, into room kept for it (JSON allows the trailing spaces): the
+        // counts are known once the lines are written, so nothing is counted before.
+        var buffer = Data(repeating: 0x20, count: headerRoom - 1)
+        buffer.append(0x0A)
         phases.mark("open")
-        var lines = 0
-        let header = try write(store: store, site: site, since: since) { line in
-            lines += 1
-            if lines == 2 { phases.mark("header") }
+        let header = try write(store: store, site: site, since: since, headerLast: true) { line in
             buffer.append(contentsOf: line.utf8)
             buffer.append(0x0A)
             if buffer.count >= 1 << 20 {
@@ -74,13 +74,24 @@ enum ChangeFeed {
         }
         phases.mark("lines")
         try file.write(contentsOf: buffer)
+        var headerLine = try JSONEncoder().encode(header)
+        guard headerLine.count < headerRoom else { throw CocoaError(.fileWriteUnknown) }
+        headerLine.append(Data(repeating: 0x20, count: headerRoom - 1 - headerLine.count))
+        try file.seek(toOffset: 0)
+        try file.write(contentsOf: headerLine)
         phases.mark("file")
         return header
     }
 
+    /// Bytes kept for the header line (newline included) in a stream written to a file.
+    static let headerRoom = 256
+
     /// Produces the feed for `since` one line at a time (without newlines), from one consistent read,
-    /// and returns its header. Export bundles use it too.
-    static func write(store: SiteStore, site: SiteCode, since: Int, emit: (String) throws -> Void) throws -> Header {
+    /// and returns its header. Export bundles use it too. `headerLast`: emit no header line (the caller
+    /// writes the returned one in front), and count while emitting rather than before.
+    static func write(
+        store: SiteStore, site: SiteCode, since: Int, headerLast: Bool = false, emit: (String) throws -> Void
+    ) throws -> Header {
         try store.pool.read { db in
             let state = try Row.fetchOne(db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
             let current: Int = state["catalog_version"]
@@ -106,15 +117,19 @@ enum ChangeFeed {
                     """
             }
             let arguments: StatementArguments = full ? [] : [since]
-            // A full snapshot's count is the one each sync keeps; counting would read the whole table.
-            let upserts = full
-                ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
-                : try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM updates WHERE id IN (SELECT update_id FROM changes WHERE version > ?)",
-                    arguments: arguments) ?? 0
-            let removals = try removalSQL.map { try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0 } ?? 0
-            let header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: upserts, removals: removals)
-            try emit(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
+            var header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0)
+            if !headerLast {
+                // A full snapshot's count is the one each sync keeps; counting would read the whole table.
+                header.upserts = full
+                    ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
+                    : try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM updates WHERE id IN (SELECT update_id FROM changes WHERE version > ?)",
+                        arguments: arguments) ?? 0
+                header.removals = try removalSQL.map {
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0
+                } ?? 0
+                try emit(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
+            }
             let rows = try Row.fetchCursor(db, sql: upsertSQL, arguments: arguments)
             var emitted = 0
             var writer = CatalogJSONWriter()
@@ -123,15 +138,25 @@ enum ChangeFeed {
                 try emit(String(decoding: writer.out, as: UTF8.self))
                 emitted += 1
             }
-            // The header promised a count; a stream that breaks its promise is refused by the child anyway.
-            guard emitted == upserts else { throw CountMismatch(promised: upserts, found: emitted) }
+            // A header sent first promised a count; a stream that breaks its promise is refused anyway.
+            if headerLast {
+                header.upserts = emitted
+            } else if emitted != header.upserts {
+                throw CountMismatch(promised: header.upserts, found: emitted)
+            }
+            var removed = 0
             if let removalSQL {
                 let ids = try String.fetchCursor(db, sql: removalSQL, arguments: arguments)
                 while let id = try ids.next() {
                     try emit(#"{"removed":"\#(id)"}"#)
+                    removed += 1
                 }
             }
-            try emit(String(decoding: try JSONEncoder().encode(Trailer(end: current, upserts: upserts, removals: removals)), as: UTF8.self))
+            if headerLast { header.removals = removed }
+            try emit(
+                String(
+                    decoding: try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals)),
+                    as: UTF8.self))
             return header
         }
     }
