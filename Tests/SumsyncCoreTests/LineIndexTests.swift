@@ -97,6 +97,35 @@ struct LineIndexTests {
         #expect(outcome.knownLines == 3 && outcome.counts.changed == 0)
     }
 
+    /// A delta read through the line index (on its reading thread) that meets a line that is not UTF-8,
+    /// too long, or not a record: the sync fails with the line's number, nothing changes, and the next
+    /// good delta still uses the index.
+    @Test func aBadLineInADeltaChangesNothing() async throws {
+        let site = try SyncHarness()
+        let good = (1...50).map { line($0) }
+        try await site.sync(good)
+        let before = try site.ids()
+        var catalog = good
+        catalog[10] = line(11, revision: 2)
+        for (bad, expected) in [
+            (Data([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D]), "line 31"),
+            (Data(("{\"id\":\"" + String(repeating: "x", count: 1_100_000) + "\"}").utf8), "line 31"),
+            (Data("{\"id\": broken".utf8), "line 31"),
+        ] {
+            var bytes = Data((catalog[0..<30].joined(separator: "\n") + "\n").utf8)
+            bytes.append(bad)
+            bytes.append(Data(("\n" + catalog[30...].joined(separator: "\n") + "\n").utf8))
+            let outcome = try await site.sync(bytes: bytes)
+            #expect(outcome.result == .failed)
+            #expect(outcome.error?.contains(expected) == true, "\(outcome.error ?? "")")
+            #expect(try site.store.catalogVersion() == 1)
+            #expect(try site.ids() == before)
+            #expect(try site.update(guid(11))?["revision"] == 1)
+        }
+        let outcome = try await site.sync(catalog)
+        #expect(outcome.result == .succeeded && outcome.counts.revised == 1 && outcome.knownLines == 49)
+    }
+
     @Test func hashIsStableAndSpreads() {
         let samples = ["", "a", "abc", "abcd", String(repeating: "x", count: 16), String(repeating: "x", count: 17),
             String(repeating: "y", count: 48), String(repeating: "y", count: 49), String(repeating: "z", count: 1_000)]

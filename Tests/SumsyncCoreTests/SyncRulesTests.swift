@@ -37,7 +37,13 @@ final class SyncHarness: @unchecked Sendable {
     /// Writes the catalog (one JSON line per entry) and syncs.
     @discardableResult
     func sync(_ lines: [String]) async throws -> SyncEngine.Outcome {
-        try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("catalog.ndjson"), atomically: true, encoding: .utf8)
+        try await sync(bytes: Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    /// Writes the catalog as these bytes (which need not be UTF-8) and syncs.
+    @discardableResult
+    func sync(bytes: Data) async throws -> SyncEngine.Outcome {
+        try bytes.write(to: folder.appendingPathComponent("catalog.ndjson"))
         let engine = SyncEngine(store: store, site: "CAS", stateDirectory: folder.path, httpClient: HTTPClient.shared)
         let clock = now
         let outcome = await engine.syncFromCatalog(
