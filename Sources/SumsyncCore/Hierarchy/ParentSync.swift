@@ -57,8 +57,8 @@ struct ParentSync {
             throw SyncError("the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
         }
         phases.mark("apply")
-        if counts.new == counts.held && counts.new > 10_000 {
-            // A bulk load (a first snapshot): its log is as large as the database.
+        if version == 0 && since == 0 && counts.new == counts.held {
+            // A bulk load (the first snapshot into this site): its log is as large as the database.
             await store.checkpointNow()
             phases.mark("checkpoint")
         }

@@ -28,8 +28,9 @@ public final class SiteStore: Sendable {
         configuration.prepareDatabase { db in
             if !db.configuration.readonly {
                 // Checkpoints run after a sync (``checkpointSoon()``), not inside the commit that the next
-                // site in the tree waits for.
-                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0")
+                // site in the tree waits for; SQLite's own checkpoint on commit is only a backstop, for a
+                // log past 128 MB (32,768 pages).
+                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768")
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {
@@ -89,8 +90,9 @@ public final class SiteStore: Sendable {
         _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 
-    /// Sets the page cache of a write for a delta (`large`: 64 MB rather than SQLite's 2 MB default), so
-    /// its scattered row changes do not spill dirty pages to the log again and again. Call again with
+    /// Sets the page cache of a write for a delta (`large`: up to 256 MB rather than SQLite's 2 MB
+    /// default, and reads through a memory map), so its scattered row changes do not spill dirty pages to
+    /// the log again and again; the cache only grows as far as the delta touches. Call again with
     /// `false` when the write ends, also on failure. A first sync keeps the small cache: its peak memory
     /// counts, and it writes in one pass anyway.
     static func setLargeCache(_ large: Bool, _ db: Database) throws {

@@ -62,7 +62,7 @@ final class CatalogApplier {
     }
 
     /// - Parameters:
-    ///   - previous: the line index for this database's current state (prepared), or nil to parse every line.
+    ///   - previous: the line index for this database's current state, or nil to parse every line.
     ///   - progress: told how many known lines went by, and asked for a stop request.
     init(db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?, progress: SyncProgress? = nil) throws {
         self.db = db
@@ -111,7 +111,6 @@ final class CatalogApplier {
             try loadStoredIndex()
         }
     }
-
 
     /// Whether a line index is in use.
     var usesLineIndex: Bool { previous != nil }
@@ -266,9 +265,11 @@ final class CatalogApplier {
         return result
     }
 
+    /// How long the steps of ``finish(expiryCutoff:)`` took (for the debug log).
+    private(set) var finishPhases = PhaseTimes()
+
     /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
     /// superseding update was released at or before this epoch second is expired.
-    var finishPhases = PhaseTimes()
     func finish(expiryCutoff: Int64) throws -> ChangeCounts {
         let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ? RETURNING supersedes")
         finishPhases = PhaseTimes()
@@ -320,9 +321,9 @@ final class CatalogApplier {
         return removed
     }
 
-    /// The index describing the catalog just applied, for the state `stamp` (unprepared: the cache
-    /// prepares it off the sync's path): the runs of known lines in their new order, then the parsed lines.
-    /// Nil when no index can be kept.
+    /// The index describing the catalog just applied, for the state `stamp`: the runs of known lines in
+    /// their new order, then the parsed lines (its hash table and shared-id marks are made by the next
+    /// sync's matcher). Nil when no index can be kept.
     func nextIndex(stamp: CatalogIndex.Stamp) -> CatalogIndex? {
         guard indexable else { return nil }
         matcher.finish()
@@ -337,7 +338,7 @@ final class CatalogApplier {
             for run in matcher.runs {
                 hashes += previous.hashes[run]
                 ids += previous.ids[run]
-                // Shared-id marks are worked out again when the new index is prepared.
+                // Shared-id marks are worked out again for the new index.
                 metas += previous.metas[run].lazy.map { $0 & ~(1 << 30) }
             }
         }

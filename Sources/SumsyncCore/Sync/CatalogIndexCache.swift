@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import Foundation
 import Synchronization
 
 /// Keeps the top-level site's ``CatalogIndex`` between syncs: in memory while the daemon runs, and in
@@ -66,8 +62,7 @@ final class CatalogIndexCache: Sendable {
     }
 }
 
-/// The on-disk form of a ``CatalogIndex``: little-endian, checksummed, written to a temporary file and
-/// renamed into place.
+/// The on-disk form of a ``CatalogIndex``: little-endian, checksummed, written atomically.
 ///
 /// ```
 /// "SUMSYNC-CATIDX-2\n"  stamp (3 × 8)  line count (8)
@@ -104,49 +99,24 @@ enum CatalogIndexFile {
                 put(index.hashes[position])
                 put(UInt64(truncatingIfNeeded: index.ids[position]))
                 put(UInt64(truncatingIfNeeded: index.ids[position] >> 64))
-                // Shared-id marks are worked out again on load.
+                // Shared-id marks are worked out again by the line matcher that next reads against it.
                 put(index.metas[position] & ~(1 << 30))
             }
             put(LineHash.hash(UnsafeRawBufferPointer(rebasing: raw[0..<offset])))
             initialized = offset
         }
         precondition(bytes.count == size)
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let written = bytes.withUnsafeBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return true
-        }
-        close(fd)
-        if written { rename(temporary, path) } else { unlink(temporary) }
+        // Written to a temporary file and renamed into place; a failure leaves the old file.
+        try? Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// The index in the file at `path`; nil when there is none or it is torn, foreign or corrupt.
     static func read(path: String) -> CatalogIndex? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, info.st_size >= magic.count + 48, info.st_size < 1 << 32 else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
-        let complete = bytes.withUnsafeMutableBytes { buffer -> Bool in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.read(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return false }
-                offset += n
-            }
-            return true
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)), data.count >= magic.count + 48 else {
+            return nil
         }
-        guard complete, bytes.starts(with: magic) else { return nil }
+        let bytes = [UInt8](data)
+        guard bytes.starts(with: magic) else { return nil }
         let body = bytes.count - 8
         let checksum = bytes.withUnsafeBytes { LineHash.hash(UnsafeRawBufferPointer(rebasing: $0[0..<body])) }
         var reader = Reader(bytes: bytes, offset: magic.count)

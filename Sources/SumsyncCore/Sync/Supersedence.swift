@@ -7,7 +7,8 @@ import GRDB
 /// (ties by id). A sync lists the updates it wrote or removed in `temp.touched`; ``update(_:)`` then
 /// replaces only their pairs and recomputes only the ids those pairs point to, so a delta costs its
 /// changes rather than the catalog's size (joins are written `CROSS JOIN` so SQLite walks the small
-/// temporary list and looks up the big tables, never the other way round). A first sync or a full snapshot uses ``rebuild(_:expiryCutoff:firstSync:)``.
+/// temporary list and looks up the big tables, never the other way round). A first sync or a full
+/// snapshot uses ``rebuild(_:expiryCutoff:firstSync:)``.
 enum Supersedence {
     /// Starts this transaction's lists: `temp.touched` (updates whose pairs must be replaced: written
     /// with another `supersedes` list or release time, or removed with a list) and `temp.fresh` (new

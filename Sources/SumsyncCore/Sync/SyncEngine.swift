@@ -110,10 +110,10 @@ public struct SyncEngine: Sendable {
         let cutoff = Self.expiryCutoff(now: now(), months: months)
         let skipInvalid = config.upstream.skipInvalid
         let indexCache = self.indexCache
-        let result: (outcome: Outcome, index: CatalogIndex?, phases: PhaseTimes)
+        let result: (outcome: Outcome, index: CatalogIndex?, phases: PhaseTimes, firstSync: Bool)
         var phases = PhaseTimes()
         do {
-            result = try await store.pool.write { db throws -> (Outcome, CatalogIndex?, PhaseTimes) in
+            result = try await store.pool.write { db throws -> (Outcome, CatalogIndex?, PhaseTimes, Bool) in
                 var phases = PhaseTimes()
                 try ChangeLog.begin(db)
                 let state = try Row.fetchOne(db, sql: "SELECT sync_counter, catalog_version FROM site_state WHERE id = 1")!
@@ -207,7 +207,7 @@ public struct SyncEngine: Sendable {
                         syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter))
                 phases.mark("next index")
                 succeeded = true
-                return (outcome, next, phases)
+                return (outcome, next, phases, applier.isFirstSync)
             }
         } catch let error as SyncError {
             throw error
@@ -218,8 +218,8 @@ public struct SyncEngine: Sendable {
         }
         phases.mark("transaction")
         if let index = result.index { indexCache.store(index) }
-        if result.outcome.counts.new == result.outcome.counts.held && result.outcome.counts.new > 10_000 {
-            // A bulk load (a first sync): its log is as large as the database.
+        if result.firstSync {
+            // A bulk load: its log is as large as the database.
             await store.checkpointNow()
             phases.mark("checkpoint")
         }
@@ -254,18 +254,30 @@ public struct SyncEngine: Sendable {
         await indexCache.flush()
     }
 
-    /// Counts the lines of a plain file (fast: a byte scan), for `processed N of M`.
+    /// Counts the lines of a plain file (a `memchr` scan), for `processed N of M`; nil for a gzip file,
+    /// whose lines are only known once inflated.
     static func countLines(_ path: String) -> Int? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
         var count = 0
         var last: UInt8 = 0x0A
+        var first = true
         while true {
-            let read = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            let read = Foundation.read(fd, buffer.baseAddress, buffer.count)
             if read <= 0 { break }
-            for index in 0..<read where buffer[index] == 0x0A { count += 1 }
+            if first {
+                first = false
+                if read >= 2, GzipInflater.isGzip(buffer[0], buffer[1]) { return nil }
+            }
+            var at = buffer.baseAddress!
+            let end = at + read
+            while at < end, let hit = memchr(at, 0x0A, end - at) {
+                count += 1
+                at = UnsafeMutableRawPointer(hit) + 1
+            }
             last = buffer[read - 1]
         }
         return last == 0x0A ? count : count + 1
