@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsync-bench",
         abstract: "Development tools: generate realistic catalogs for the demo and benchmarks.",
-        subcommands: [Generate.self]
+        subcommands: [Generate.self, ApplyFeed.self]
     )
 
     struct Generate: ParsableCommand {
@@ -38,6 +38,23 @@ struct BenchCommand: ParsableCommand {
             } else {
                 try generator.write(to: output)
             }
+        }
+    }
+
+    struct ApplyFeed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "apply-feed",
+            abstract: "Apply a saved change stream to a copy of a site database, as a child does, and print the phase times."
+        )
+
+        @Option(help: "The site database (changed in place: use a copy).")
+        var database: String
+
+        @Option(help: "The change stream (a saved `changes-*.feed`).")
+        var feed: String
+
+        func run() throws {
+            print(try ChangeStreamBenchmark.apply(database: database, feed: feed))
         }
     }
 }

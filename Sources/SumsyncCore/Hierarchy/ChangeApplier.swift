@@ -27,34 +27,18 @@ struct ChangeApplier: Sendable {
         let syncNumber = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
         let versionBefore = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
-        let fields = [
-            "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
-            "released_epoch", "revised", "supersedes", "upstream_expired", "expired", "size", "url", "description",
-        ]
-        let upsert = try db.makeStatement(
-            sql: """
-                INSERT INTO updates (id, \(fields.joined(separator: ", ")), seen_sync)
-                VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?)
-                ON CONFLICT(id) DO UPDATE SET
-                    seen_sync = excluded.seen_sync,
-                    \(fields.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
-                """
-        )
-        let mark = try ChangeLog.markStatement(db)
-        // A first full snapshot into an empty site: plain inserts, no per-row marks, no change-log rows.
-        let insert = try db.makeStatement(
-            sql: """
-                INSERT INTO updates (id, \(fields.joined(separator: ", ")), seen_sync)
-                VALUES (?, \(fields.map { _ in "?" }.joined(separator: ", ")), ?)
-                """
-        )
+        let columns = RecordParameters.columns.joined(separator: ", ")
+        let insert = try RawStatement(db, sql: "INSERT INTO updates (\(columns)) VALUES (\(RecordParameters.placeholders))")
+        let update = try RawStatement(db, sql: "UPDATE updates SET \(RecordParameters.assignments) WHERE id = ?1")
+        // A full snapshot lists every update: an unchanged one only gets this sync's number.
+        let touch = try RawStatement(db, sql: "UPDATE updates SET seen_sync = ?2 WHERE id = ?1")
+        // What is stored, column by column (the record's columns after `id`), decides the change kind
+        // and whether to write at all.
+        let lookup = try RawStatement(
+            db, sql: "SELECT \(RecordParameters.columns[1..<18].joined(separator: ", ")) FROM updates WHERE id = ?1")
+        let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
+        let marker = try ChangeLog.Marker(db)
         let tracker = try Supersedence.Tracker(db)
-        // What is stored, field by field, decides the change kind (and whether to write at all).
-        let lookup = try db.makeStatement(sql: "SELECT \(fields.joined(separator: ", ")) FROM updates WHERE id = ?")
-        let expiredField = fields.firstIndex(of: "expired")!
-        let supersedesField = fields.firstIndex(of: "supersedes")!
-        let releasedField = fields.firstIndex(of: "released_epoch")!
-        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ? RETURNING supersedes")
         let reader = try CatalogLineReader(path: path)
         defer { try? SiteStore.setLargeCache(false, db) }
         var header: ChangeFeed.Header?
@@ -83,48 +67,49 @@ struct ChangeApplier: Sendable {
             }
             if upserts < header.upserts {
                 let record = try CatalogRecordParser.parse(bytes, line: number)
-                let values: [DatabaseValue] = [
-                    record.revision.databaseValue, record.title.databaseValue, record.product.databaseValue,
-                    record.classification.databaseValue, JSONText.array(record.languages).databaseValue,
-                    record.kb.databaseValue, record.bulletin.databaseValue, record.severity.databaseValue,
-                    record.released.databaseValue, record.releasedEpoch.databaseValue, record.revised.databaseValue,
-                    (record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)).databaseValue,
-                    record.expired.databaseValue, record.expired.databaseValue, record.size.databaseValue,
-                    record.url.databaseValue, record.description.databaseValue,
-                ]
-                let arguments = StatementArguments([record.id.databaseValue] + values + [syncNumber.databaseValue])
-                if firstSnapshot {
-                    try insert.execute(arguments: arguments)
-                } else if let row = try Row.fetchOne(lookup, arguments: [record.id]) {
-                    let stored = (0..<fields.count).map { row[$0] as DatabaseValue }
-                    // In a full snapshot every listed update is written, so the rest can be found by seen_sync.
-                    if stored != values || header.full {
-                        try upsert.execute(arguments: arguments)
-                    }
-                    if stored[expiredField] == false.databaseValue && record.expired {
-                        try mark.execute(arguments: [record.id, "expired"])
-                    } else if stored != values {
-                        try mark.execute(arguments: [record.id, "revised"])
-                    }
-                    try tracker.wrote(
-                        record.id,
-                        before: Supersedence.Stored(supersedes: row[supersedesField], releasedEpoch: row[releasedField]),
-                        after: Supersedence.Stored(supersedes: String.fromDatabaseValue(values[supersedesField]), releasedEpoch: record.releasedEpoch))
-                } else {
-                    try upsert.execute(arguments: arguments)
-                    try mark.execute(arguments: [record.id, "new"])
-                    try tracker.wrote(
-                        record.id, before: nil,
-                        after: Supersedence.Stored(supersedes: String.fromDatabaseValue(values[supersedesField]), releasedEpoch: record.releasedEpoch))
-                }
+                let languages = JSONText.array(record.languages)
+                let supersedes = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
                 upserts += 1
-            } else if removals < header.removals {
-                let removal = try decoder.decode(ChangeFeed.Removal.self, from: Data(bytes))
-                if let row = try Row.fetchOne(delete, arguments: [removal.removed]) {
-                    try mark.execute(arguments: [removal.removed, "removed"])
-                    try tracker.removed(removal.removed, supersedes: row[0])
+                let after = Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch)
+                if firstSnapshot {
+                    RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try insert.run()
+                    return
                 }
+                lookup.bind(1, record.id)
+                guard try lookup.step() else {
+                    lookup.reset()
+                    RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try insert.run()
+                    try marker.mark(record.id, .new)
+                    try tracker.wrote(record.id, before: nil, after: after)
+                    return
+                }
+                let same = Self.holds(lookup, record, languages: languages, supersedes: supersedes)
+                let wasExpired = lookup.bool(13)
+                let before = Supersedence.Stored(supersedes: lookup.text(11), releasedEpoch: lookup.int64(9))
+                lookup.reset()
+                if !same {
+                    RecordParameters.bind(update, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try update.run()
+                    try marker.mark(record.id, !wasExpired && record.expired ? .expired : .revised)
+                    try tracker.wrote(record.id, before: before, after: after)
+                } else if header.full {
+                    // In a full snapshot every listed update is stamped, so the rest can be found by seen_sync.
+                    touch.bind(1, record.id)
+                    touch.bind(2, syncNumber)
+                    try touch.run()
+                }
+            } else if removals < header.removals {
+                let id = try Self.removedID(bytes, decoder: decoder)
                 removals += 1
+                delete.bind(1, id)
+                guard try delete.step() else { return delete.reset() }
+                let supersedes = delete.text(0)
+                while try delete.step() {}
+                delete.reset()
+                try marker.mark(id, .removed)
+                try tracker.removed(id, supersedes: supersedes)
             } else {
                 trailer = try decoder.decode(ChangeFeed.Trailer.self, from: Data(bytes))
             }
@@ -162,5 +147,30 @@ struct ChangeApplier: Sendable {
         let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to)
         phases.mark("change log")
         return (counts, version)
+    }
+
+    /// Whether the row `lookup` stands on (the record's columns after `id`) holds exactly `record`.
+    private static func holds(_ lookup: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?) -> Bool {
+        lookup.holds(0, Int64(record.revision)) && lookup.holds(1, record.title) && lookup.holds(2, record.product)
+            && lookup.holds(3, record.classification) && lookup.holds(4, languages) && lookup.holds(5, record.kb)
+            && lookup.holds(6, record.bulletin) && lookup.holds(7, record.severity) && lookup.holds(8, record.released)
+            && lookup.holds(9, record.releasedEpoch) && lookup.holds(10, record.revised) && lookup.holds(11, supersedes)
+            && lookup.holds(12, record.expired ? 1 : 0) && lookup.holds(13, record.expired ? 1 : 0)
+            && lookup.holds(14, record.size) && lookup.holds(15, record.url) && lookup.holds(16, record.description)
+    }
+
+    /// The id of a removal line, `{"removed":"<id>"}`: read in place when it is written the way
+    /// ``ChangeFeed`` writes it, decoded as JSON otherwise.
+    private static func removedID(_ bytes: UnsafeRawBufferPointer, decoder: JSONDecoder) throws -> String {
+        let prefix = #"{"removed":""#.utf8
+        let suffix = #""}"#.utf8
+        let count = bytes.count - prefix.count - suffix.count
+        if count == 36, bytes.starts(with: prefix), bytes.reversed().starts(with: suffix.reversed()) {
+            let id = bytes[prefix.count..<(prefix.count + count)]
+            if id.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
+                return String(decoding: id, as: UTF8.self)
+            }
+        }
+        return try decoder.decode(ChangeFeed.Removal.self, from: Data(bytes)).removed
     }
 }

@@ -21,11 +21,11 @@ final class CatalogApplier {
     let syncNumber: Int
     let filter: UpdateFilter
     let isFirstSync: Bool
-    private let upsert: Statement
+    private let upsert: RawStatement
     /// What is stored for an id, read before a parsed line is written (line-index mode).
-    private let lookup: Statement
+    private let lookup: RawStatement
     private let tracker: Supersedence.Tracker
-    private let mark: Statement
+    private let marker: ChangeLog.Marker
     /// Matches lines against the previous catalog's index, when it is valid for this database
     /// (line-index mode); matches nothing otherwise. The reader drives it (``CatalogLineReader``) while
     /// ``add(_:hash:)`` runs, so nothing else here touches it during the read.
@@ -78,21 +78,20 @@ final class CatalogApplier {
         // Upstream's expiry counts whatever the revision, and is final.
         let assignments = fields.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE updates.\($0) END" }
             + ["upstream_expired = max(updates.upstream_expired, excluded.upstream_expired)"]
-        self.upsert = try db.makeStatement(
+        self.upsert = try RawStatement(
+            db,
             sql: """
-                INSERT INTO updates (id, revision, title, product, classification, languages, kb, bulletin, severity,
-                    released, released_epoch, revised, supersedes, upstream_expired, expired, size, url, description,
-                    seen_sync)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO updates (\(RecordParameters.columns.joined(separator: ", ")))
+                VALUES (\(RecordParameters.placeholders))
                 ON CONFLICT(id) DO UPDATE SET
                     seen_sync = excluded.seen_sync,
                     \(assignments.joined(separator: ",\n"))
                     , revision = max(updates.revision, excluded.revision)
                 """
         )
-        self.mark = try ChangeLog.markStatement(db)
-        self.lookup = try db.makeStatement(
-            sql: "SELECT revision, upstream_expired, supersedes, released_epoch FROM updates WHERE id = ?")
+        self.marker = try ChangeLog.Marker(db)
+        self.lookup = try RawStatement(
+            db, sql: "SELECT revision, upstream_expired, supersedes, released_epoch FROM updates WHERE id = ?1")
         try Supersedence.beginTouching(db)
         self.tracker = try Supersedence.Tracker(db)
         let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
@@ -181,12 +180,15 @@ final class CatalogApplier {
             parsedIDs.insert(key)
             // The line's bytes changed, but a lower or equal revision without a new expiry still leaves
             // the stored update as it is; what is stored also tells whether supersedence must look again.
-            if let row = try Row.fetchOne(lookup, arguments: [record.id]) {
-                storedRevision = row[0]
-                let upstreamExpired: Bool = row[1]
+            lookup.bind(1, record.id)
+            if try lookup.step() {
+                storedRevision = Int(lookup.int64(0))
+                let upstreamExpired = lookup.bool(1)
+                before = Supersedence.Stored(supersedes: lookup.text(2), releasedEpoch: lookup.int64(3))
+                lookup.reset()
                 if record.revision <= storedRevision && (!record.expired || upstreamExpired) { return }
-                before = Supersedence.Stored(supersedes: row[2], releasedEpoch: row[3])
             } else {
+                lookup.reset()
                 isNew = true
             }
         } else if !isFirstSync {
@@ -204,19 +206,16 @@ final class CatalogApplier {
                 isNew = true
             }
         }
-        try upsert.execute(arguments: [
-            record.id, record.revision, record.title, record.product, record.classification,
-            JSONText.array(record.languages), record.kb, record.bulletin, record.severity, record.released,
-            record.releasedEpoch, record.revised, supersedes, record.expired, record.expired, record.size, record.url,
-            record.description, syncNumber,
-        ])
+        RecordParameters.bind(
+            upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes, seenSync: syncNumber)
+        try upsert.run()
         if !isFirstSync {
             // A first sync marks nothing (every update counts as new); a new upstream expiry alone is
             // marked by the expiry step.
             if isNew {
-                try mark.execute(arguments: [record.id, "new"])
+                try marker.mark(record.id, .new)
             } else if record.revision > storedRevision {
-                try mark.execute(arguments: [record.id, "revised"])
+                try marker.mark(record.id, .revised)
             }
         }
         if previous != nil {
@@ -271,15 +270,22 @@ final class CatalogApplier {
     /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
     /// superseding update was released at or before this epoch second is expired.
     func finish(expiryCutoff: Int64) throws -> ChangeCounts {
-        let delete = try db.makeStatement(sql: "DELETE FROM updates WHERE id = ? RETURNING supersedes")
+        let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
         finishPhases = PhaseTimes()
         let removedKeys = removedKeys()
         finishPhases.mark("removedKeys")
         for key in removedKeys {
             let id = Self.id(key)
-            guard let row = try Row.fetchOne(delete, arguments: [id]) else { continue }
-            try mark.execute(arguments: [id, "removed"])
-            try tracker.removed(id, supersedes: row[0])
+            delete.bind(1, id)
+            guard try delete.step() else {
+                delete.reset()
+                continue
+            }
+            let supersedes = delete.text(0)
+            while try delete.step() {}
+            delete.reset()
+            try marker.mark(id, .removed)
+            try tracker.removed(id, supersedes: supersedes)
         }
         if isFirstSync {
             try Supersedence.rebuild(db, expiryCutoff: expiryCutoff, firstSync: true)

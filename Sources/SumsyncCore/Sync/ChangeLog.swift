@@ -33,9 +33,21 @@ enum ChangeLog {
         "(CASE \(expression) WHEN 'new' THEN 0 WHEN 'removed' THEN 1 WHEN 'expired' THEN 2 WHEN 'superseded' THEN 3 ELSE 4 END)"
     }
 
-    /// Marks one update: `execute(arguments: [id, kind])`.
-    static func markStatement(_ db: Database) throws -> Statement {
-        try db.makeStatement(sql: "INSERT INTO temp.changes_pending (update_id, kind) VALUES (?, ?) \(keepHigherPrecedence)")
+    /// Marks updates one at a time: ``Marker/mark(_:_:)``.
+    struct Marker {
+        private let statement: RawStatement
+
+        init(_ db: Database) throws {
+            statement = try RawStatement(
+                db, sql: "INSERT INTO temp.changes_pending (update_id, kind) VALUES (?1, ?2) \(keepHigherPrecedence)")
+        }
+
+        /// Marks `id` with `kind` (a mark of higher precedence already there stays).
+        func mark(_ id: String, _ kind: ChangeKind) throws {
+            statement.bind(1, id)
+            statement.bind(2, kind.rawValue)
+            try statement.run()
+        }
     }
 
     /// This sync's counts per change kind, from the marks; `unchanged` is every other update held.

@@ -26,36 +26,42 @@ enum Supersedence {
 
     /// Records, as a sync writes, what each written or removed update means for supersedence.
     struct Tracker {
-        private let touch: Statement
-        private let fresh: Statement
+        private let touchStatement: RawStatement
+        private let freshStatement: RawStatement
 
         init(_ db: Database) throws {
-            touch = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.touched (id) VALUES (?)")
-            fresh = try db.makeStatement(sql: "INSERT OR IGNORE INTO temp.fresh (id) VALUES (?)")
+            touchStatement = try RawStatement(db, sql: "INSERT OR IGNORE INTO temp.touched (id) VALUES (?1)")
+            freshStatement = try RawStatement(db, sql: "INSERT OR IGNORE INTO temp.fresh (id) VALUES (?1)")
+        }
+
+        private func touch(_ id: String) throws {
+            touchStatement.bind(1, id)
+            try touchStatement.run()
         }
 
         /// An update was written: `before` is what was stored (nil: it is new), `after` what is now.
         func wrote(_ id: String, before: Stored?, after: Stored) throws {
             guard let before else {
-                try fresh.execute(arguments: [id])
-                if after.supersedes != nil { try touch.execute(arguments: [id]) }
+                freshStatement.bind(1, id)
+                try freshStatement.run()
+                if after.supersedes != nil { try touch(id) }
                 return
             }
             if before.supersedes != after.supersedes
                 || (after.supersedes != nil && before.releasedEpoch != after.releasedEpoch)
             {
-                try touch.execute(arguments: [id])
+                try touch(id)
             }
         }
 
         /// An update was removed; its pairs go if it had a list.
         func removed(_ id: String, supersedes: String?) throws {
-            if supersedes != nil { try touch.execute(arguments: [id]) }
+            if supersedes != nil { try touch(id) }
         }
 
         /// An update was written and nothing is known of before: replace its pairs and recompute it.
         func rewrote(_ id: String) throws {
-            try touch.execute(arguments: [id])
+            try touch(id)
         }
     }
 

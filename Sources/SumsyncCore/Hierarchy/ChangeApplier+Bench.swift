@@ -1,0 +1,20 @@
+import Foundation
+
+/// Development hooks for `sumsync-bench`.
+public enum ChangeStreamBenchmark {
+    /// Applies the change stream at `feed` to the site database at `database` in one transaction, as a
+    /// child does, and returns how long its phases took: `sumsync-bench apply-feed`, for profiling the
+    /// child's side of a delta without a hierarchy around it.
+    public static func apply(database: String, feed: String) throws -> String {
+        let store = try SiteStore(path: database)
+        let applier = ChangeApplier(path: feed, source: "file \(feed)")
+        var outer = PhaseTimes()
+        let (counts, version, inner) = try store.pool.write { db in
+            var phases = PhaseTimes()
+            let (counts, version) = try applier.apply(db, progress: SyncProgress(), phases: &phases)
+            return (counts, version, phases)
+        }
+        outer.mark("apply+commit")
+        return "version \(version), \(counts.new) new, \(counts.revised) revised, \(counts.removed) removed: \(outer.summary) [\(inner.summary)]"
+    }
+}
