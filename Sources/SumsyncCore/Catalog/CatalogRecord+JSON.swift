@@ -109,21 +109,30 @@ struct CatalogJSONWriter {
                 }
             }
         } else {
-            // Copy runs of bytes that need no escaping in one go; most values have no escapes at all.
             var value = value
-            value.withUTF8 { utf8 in
-                var run = 0
-                for k in 0..<utf8.count {
-                    let b = utf8[k]
-                    guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<k]))
-                    escape(b)
-                    run = k + 1
-                }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
-            }
+            value.withUTF8 { appendEscaped($0) }
         }
         out.append(0x22)
+    }
+
+    /// A JSON string from UTF-8 bytes (a stored column read in place).
+    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+        out.append(0x22)
+        appendEscaped(utf8)
+        out.append(0x22)
+    }
+
+    /// Copies runs of bytes that need no escaping in one go; most values have no escapes at all.
+    private mutating func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var run = 0
+        for k in 0..<utf8.count {
+            let b = utf8[k]
+            guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<k]))
+            escape(b)
+            run = k + 1
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
     }
 
     @inline(__always)

@@ -172,6 +172,7 @@ extension SiteDaemon {
         let client = siteClient()
         var sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
         sync.logger = logger
+        if !config.children(of: site).isEmpty { sync.relay = (feeds, site) }
         var outcome: SyncEngine.Outcome
         do {
             outcome = try await sync.run(id: id, full: full, progress: progress)
@@ -188,8 +189,17 @@ extension SiteDaemon {
     /// after a failure.
     func afterSync(outcome: SyncEngine.Outcome) async {
         if outcome.result == .succeeded && outcome.catalogVersion != lastNotifiedVersion {
+            let previous = lastNotifiedVersion
             lastNotifiedVersion = outcome.catalogVersion
             if !config.children(of: site).isEmpty {
+                // Children at the version they were last told of ask for the changes since it: the
+                // stream is on its way (or relayed from the parent's) before they ask.
+                if let previous, previous > 0, previous < outcome.catalogVersion {
+                    let version = outcome.catalogVersion
+                    await feeds.prepare(since: previous, version: version) { [store, site] path, phases in
+                        try ChangeFeed.write(store: store, site: site, since: previous, to: path, phases: &phases)
+                    }
+                }
                 progressOfNotification()
                 await links.notifyChildren(version: outcome.catalogVersion)
             }

@@ -64,8 +64,8 @@ enum ChangeFeed {
         var buffer = Data(repeating: 0x20, count: headerRoom - 1)
         buffer.append(0x0A)
         phases.mark("open")
-        let header = try write(store: store, site: site, since: since, headerLast: true) { line in
-            buffer.append(contentsOf: line.utf8)
+        let header = try writeLines(store: store, site: site, since: since, headerLast: true) { line in
+            buffer.append(contentsOf: line)
             buffer.append(0x0A)
             if buffer.count >= 1 << 20 {
                 try file.write(contentsOf: buffer)
@@ -91,6 +91,15 @@ enum ChangeFeed {
     /// writes the returned one in front), and count while emitting rather than before.
     static func write(
         store: SiteStore, site: SiteCode, since: Int, headerLast: Bool = false, emit: (String) throws -> Void
+    ) throws -> Header {
+        try writeLines(store: store, site: site, since: since, headerLast: headerLast) { line in
+            try emit(String(decoding: line, as: UTF8.self))
+        }
+    }
+
+    /// ``write(store:site:since:headerLast:emit:)`` with each line as UTF-8 bytes.
+    private static func writeLines(
+        store: SiteStore, site: SiteCode, since: Int, headerLast: Bool, emit: ([UInt8]) throws -> Void
     ) throws -> Header {
         try store.pool.read { db in
             let state = try Row.fetchOne(db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
@@ -128,14 +137,17 @@ enum ChangeFeed {
                 header.removals = try removalSQL.map {
                     try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0
                 } ?? 0
-                try emit(String(decoding: try JSONEncoder().encode(header), as: UTF8.self))
+                try emit(Array(try JSONEncoder().encode(header)))
             }
-            let rows = try Row.fetchCursor(db, sql: upsertSQL, arguments: arguments)
+            // Rows are read in place and written straight into the line: no row objects per update.
+            let rows = try RawStatement(db, sql: upsertSQL)
+            if !full { rows.bind(1, since) }
+            defer { rows.reset() }
             var emitted = 0
             var writer = CatalogJSONWriter()
-            while let row = try rows.next() {
-                UpdateRow.writeLine(row, into: &writer)
-                try emit(String(decoding: writer.out, as: UTF8.self))
+            while try rows.step() {
+                UpdateRow.writeLine(rows, into: &writer)
+                try emit(writer.out)
                 emitted += 1
             }
             // A header sent first promised a count; a stream that breaks its promise is refused anyway.
@@ -148,15 +160,12 @@ enum ChangeFeed {
             if let removalSQL {
                 let ids = try String.fetchCursor(db, sql: removalSQL, arguments: arguments)
                 while let id = try ids.next() {
-                    try emit(#"{"removed":"\#(id)"}"#)
+                    try emit(Array(#"{"removed":"\#(id)"}"#.utf8))
                     removed += 1
                 }
             }
             if headerLast { header.removals = removed }
-            try emit(
-                String(
-                    decoding: try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals)),
-                    as: UTF8.self))
+            try emit(Array(try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals))))
             return header
         }
     }
@@ -171,54 +180,54 @@ enum UpdateRow {
     ]
 
     /// Writes the catalog line of a row selected with ``columns`` (replacing the writer's contents),
-    /// straight from the stored values: `languages` and `supersedes` are stored as the JSON arrays the
+    /// straight from the stored bytes: `languages` and `supersedes` are stored as the JSON arrays the
     /// line needs. `expired` is this site's own verdict (upstream's, or superseded long enough), so
     /// children mirror it rather than recompute it with their own clocks.
-    static func writeLine(_ row: Row, into writer: inout CatalogJSONWriter) {
+    static func writeLine(_ row: RawStatement, into writer: inout CatalogJSONWriter) {
         writer.out.removeAll(keepingCapacity: true)
         writer.raw("{")
         writer.key("id", first: true)
-        writer.string(row[0])
+        text(row, 0, into: &writer)
         writer.key("revision")
-        writer.integer(row[1])
-        for (index, key) in [(2, "title"), (3, "product"), (4, "classification")] as [(Int, StaticString)] {
+        writer.integer(row.int64(1))
+        for (column, key) in [(2, "title"), (3, "product"), (4, "classification")] as [(Int32, StaticString)] {
             writer.key(key)
-            writer.string(row[index])
+            text(row, column, into: &writer)
         }
         writer.key("languages")
-        array(row[5], into: &writer)
-        for (index, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")] as [(Int, StaticString)] {
-            if let value: String = row[index] {
-                writer.key(key)
-                writer.string(value)
-            }
+        array(row, 5, into: &writer)
+        for (column, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")] as [(Int32, StaticString)]
+        where !row.isNull(column) {
+            writer.key(key)
+            text(row, column, into: &writer)
         }
-        if let supersedes: String = row[11] {
+        if !row.isNull(11) {
             writer.key("supersedes")
-            array(supersedes, into: &writer)
+            array(row, 11, into: &writer)
         }
         writer.key("expired")
-        writer.raw((row[12] as Bool) ? "true" : "false")
-        if let size: Int64 = row[13] {
+        writer.raw(row.bool(12) ? "true" : "false")
+        if let size = row.int64OrNil(13) {
             writer.key("size")
             writer.integer(size)
         }
-        for (index, key) in [(14, "url"), (15, "description")] as [(Int, StaticString)] {
-            if let value: String = row[index] {
-                writer.key(key)
-                writer.string(value)
-            }
+        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)] where !row.isNull(column) {
+            writer.key(key)
+            text(row, column, into: &writer)
         }
         writer.raw("}")
     }
 
-    /// A stored list (written by ``JSONText/array(_:)``) as it stands; anything else re-encoded.
-    private static func array(_ text: String, into writer: inout CatalogJSONWriter) {
-        if text.utf8.first == UInt8(ascii: "["), text.utf8.last == UInt8(ascii: "]") {
-            writer.out.append(contentsOf: text.utf8)
-        } else {
-            writer.stringArray(JSONText.decodeArray(text))
-        }
+    private static func text(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
+        writer.string(utf8: row.utf8(column) ?? UnsafeBufferPointer(start: nil, count: 0))
     }
 
+    /// A stored list (written by ``JSONText/array(_:)``) as it stands; anything else re-encoded.
+    private static func array(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
+        guard let utf8 = row.utf8(column), utf8.first == UInt8(ascii: "["), utf8.last == UInt8(ascii: "]") else {
+            writer.stringArray(JSONText.decodeArray(row.text(column) ?? "[]"))
+            return
+        }
+        writer.out.append(contentsOf: utf8)
+    }
 }

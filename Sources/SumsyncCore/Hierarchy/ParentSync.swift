@@ -15,6 +15,9 @@ struct ParentSync {
     var idleTimeout: Duration = .seconds(60)
     /// Where the phase timings go (at debug).
     var logger = Logger(label: "sumsync.parent-sync")
+    /// Keeps the applied stream as this site's own stream for its children (see
+    /// ``ChangeFeedCache/adopt(_:since:site:)``); nil: the download is deleted.
+    var relay: (cache: ChangeFeedCache, site: SiteCode)?
 
     /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
     func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
@@ -57,6 +60,9 @@ struct ParentSync {
             throw SyncError("the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
         }
         phases.mark("apply")
+        if let relay, await relay.cache.adopt(path, since: since, site: relay.site) {
+            phases.mark("relay")
+        }
         if version == 0 && since == 0 && counts.new == counts.held {
             // A bulk load (the first snapshot into this site): its log is as large as the database.
             await store.checkpointNow()

@@ -100,6 +100,13 @@ struct RawStatement {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// The column's text as UTF-8 bytes where SQLite holds them (nil for NULL): valid only until the
+    /// next step or reset.
+    func utf8(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
+        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
+        return UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column)))
+    }
+
     /// Whether the column holds exactly `text` (NULL matches nil), compared byte for byte in place.
     func holds(_ column: Int32, _ text: String?) -> Bool {
         guard let text else { return isNull(column) }
