@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsync-bench",
         abstract: "Development tools: generate realistic catalogs for the demo and benchmarks.",
-        subcommands: [Generate.self, ApplyFeed.self]
+        subcommands: [Generate.self, ApplyFeed.self, WriteFeed.self]
     )
 
     struct Generate: ParsableCommand {
@@ -55,6 +55,26 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             print(try ChangeStreamBenchmark.apply(database: database, feed: feed))
+        }
+    }
+
+    struct WriteFeed: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "write-feed",
+            abstract: "Write the change stream a parent serves its children (`changes?since=V`) and print the phase times."
+        )
+
+        @Option(help: "The site database.")
+        var database: String
+
+        @Option(help: "The catalog version the children hold.")
+        var since: Int
+
+        @Option(help: "The file to write.")
+        var feed: String
+
+        func run() throws {
+            print(try ChangeStreamBenchmark.write(database: database, since: since, feed: feed))
         }
     }
 }

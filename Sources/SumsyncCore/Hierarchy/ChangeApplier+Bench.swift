@@ -15,6 +15,16 @@ public enum ChangeStreamBenchmark {
             return (counts, version, phases)
         }
         outer.mark("apply+commit")
-        return "version \(version), \(counts.new) new, \(counts.revised) revised, \(counts.removed) removed: \(outer.summary) [\(inner.summary)]"
+        let log = (try? FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int) ?? 0
+        return "log \(log / 4120) pages, version \(version), \(counts.new) new, \(counts.revised) revised, \(counts.removed) removed: \(outer.summary) [\(inner.summary)]"
+    }
+
+    /// Writes the change stream since `since` from the site database at `database` to `feed`, as a
+    /// parent does for its children, and returns how long its phases took.
+    public static func write(database: String, since: Int, feed: String) throws -> String {
+        let store = try SiteStore(path: database)
+        var phases = PhaseTimes()
+        let header = try ChangeFeed.write(store: store, site: "CAS", since: since, to: feed, phases: &phases)
+        return "\(header.upserts) updates, \(header.removals) removals, to version \(header.to): \(phases.summary)"
     }
 }

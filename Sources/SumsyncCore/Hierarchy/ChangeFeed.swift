@@ -107,27 +107,24 @@ enum ChangeFeed {
             let floor: Int = state["change_log_floor"]
             let full = since <= 0 || since > current
             if !full && since < floor { throw TooOld(floor: floor) }
-            // Counted first, in the same snapshot, so the header can promise what follows.
-            let upsertSQL: String
-            let removalSQL: String?
+            // One pass: every id changed since `since` with its row, or without one when it is gone (a
+            // removal); removals follow the rows, so they wait in memory (ids only).
             let columns = UpdateRow.columns.map { "u.\($0)" }.joined(separator: ", ")
-            if full {
-                upsertSQL = "SELECT \(columns) FROM updates u ORDER BY u.id"
-                removalSQL = nil
-            } else {
-                upsertSQL = """
-                    SELECT \(columns) FROM updates u
-                    WHERE u.id IN (SELECT update_id FROM changes WHERE version > ?) ORDER BY u.id
-                    """
-                removalSQL = """
-                    SELECT DISTINCT update_id FROM changes c
-                    WHERE version > ? AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = c.update_id)
-                    ORDER BY update_id
-                    """
-            }
+            let rowsSQL = full
+                ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.id"
+                : """
+                SELECT c.update_id, \(columns)
+                FROM (SELECT DISTINCT update_id FROM changes WHERE version > ?1) c LEFT JOIN updates u ON u.id = c.update_id
+                ORDER BY c.update_id
+                """
+            let removalSQL: String? = full ? nil : """
+                SELECT DISTINCT update_id FROM changes c
+                WHERE version > ? AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = c.update_id)
+                """
             let arguments: StatementArguments = full ? [] : [since]
             var header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0)
             if !headerLast {
+                // Counted first, in the same snapshot, so the header can promise what follows.
                 // A full snapshot's count is the one each sync keeps; counting would read the whole table.
                 header.upserts = full
                     ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
@@ -140,13 +137,18 @@ enum ChangeFeed {
                 try emit(Array(try JSONEncoder().encode(header)))
             }
             // Rows are read in place and written straight into the line: no row objects per update.
-            let rows = try RawStatement(db, sql: upsertSQL)
+            let rows = try RawStatement(db, sql: rowsSQL)
             if !full { rows.bind(1, since) }
             defer { rows.reset() }
             var emitted = 0
+            var removedIDs: [String] = []
             var writer = CatalogJSONWriter()
             while try rows.step() {
-                UpdateRow.writeLine(rows, into: &writer)
+                guard !rows.isNull(1) else {
+                    removedIDs.append(rows.text(0) ?? "")
+                    continue
+                }
+                UpdateRow.writeLine(rows, from: 1, into: &writer)
                 try emit(writer.out)
                 emitted += 1
             }
@@ -156,14 +158,10 @@ enum ChangeFeed {
             } else if emitted != header.upserts {
                 throw CountMismatch(promised: header.upserts, found: emitted)
             }
-            var removed = 0
-            if let removalSQL {
-                let ids = try String.fetchCursor(db, sql: removalSQL, arguments: arguments)
-                while let id = try ids.next() {
-                    try emit(Array(#"{"removed":"\#(id)"}"#.utf8))
-                    removed += 1
-                }
+            for id in removedIDs {
+                try emit(Array(#"{"removed":"\#(id)"}"#.utf8))
             }
+            let removed = removedIDs.count
             if headerLast { header.removals = removed }
             try emit(Array(try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals))))
             return header
@@ -173,47 +171,47 @@ enum ChangeFeed {
 
 /// Stored update rows as catalog records.
 enum UpdateRow {
-    /// The columns ``writeLine(_:into:)`` reads, in this order.
+    /// The columns ``writeLine(_:from:into:)`` reads, in this order.
     static let columns = [
         "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
         "revised", "supersedes", "expired", "size", "url", "description",
     ]
 
-    /// Writes the catalog line of a row selected with ``columns`` (replacing the writer's contents),
-    /// straight from the stored bytes: `languages` and `supersedes` are stored as the JSON arrays the
-    /// line needs. `expired` is this site's own verdict (upstream's, or superseded long enough), so
+    /// Writes the catalog line of a row selected with ``columns`` from column `first` on (replacing the
+    /// writer's contents), straight from the stored bytes: `languages` and `supersedes` are stored as the
+    /// JSON arrays the line needs. `expired` is this site's own verdict (upstream's, or superseded long enough), so
     /// children mirror it rather than recompute it with their own clocks.
-    static func writeLine(_ row: RawStatement, into writer: inout CatalogJSONWriter) {
+    static func writeLine(_ row: RawStatement, from first: Int32 = 0, into writer: inout CatalogJSONWriter) {
         writer.out.removeAll(keepingCapacity: true)
         writer.raw("{")
         writer.key("id", first: true)
-        text(row, 0, into: &writer)
+        text(row, first, into: &writer)
         writer.key("revision")
-        writer.integer(row.int64(1))
+        writer.integer(row.int64(first + 1))
         for (column, key) in [(2, "title"), (3, "product"), (4, "classification")] as [(Int32, StaticString)] {
             writer.key(key)
-            text(row, column, into: &writer)
+            text(row, first + column, into: &writer)
         }
         writer.key("languages")
-        array(row, 5, into: &writer)
+        array(row, first + 5, into: &writer)
         for (column, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")] as [(Int32, StaticString)]
-        where !row.isNull(column) {
+        where !row.isNull(first + column) {
             writer.key(key)
-            text(row, column, into: &writer)
+            text(row, first + column, into: &writer)
         }
-        if !row.isNull(11) {
+        if !row.isNull(first + 11) {
             writer.key("supersedes")
-            array(row, 11, into: &writer)
+            array(row, first + 11, into: &writer)
         }
         writer.key("expired")
-        writer.raw(row.bool(12) ? "true" : "false")
-        if let size = row.int64OrNil(13) {
+        writer.raw(row.bool(first + 12) ? "true" : "false")
+        if let size = row.int64OrNil(first + 13) {
             writer.key("size")
             writer.integer(size)
         }
-        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)] where !row.isNull(column) {
+        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)] where !row.isNull(first + column) {
             writer.key(key)
-            text(row, column, into: &writer)
+            text(row, first + column, into: &writer)
         }
         writer.raw("}")
     }

@@ -22,6 +22,11 @@ final class CatalogApplier {
     let filter: UpdateFilter
     let isFirstSync: Bool
     private let upsert: RawStatement
+    /// With the line index, the lookup tells what is stored, so a record goes in through the one
+    /// statement it needs: a plain insert (new), every field (a higher revision), or upstream's expiry alone.
+    private let insert: RawStatement
+    private let updateNewer: RawStatement
+    private let updateExpiry: RawStatement
     /// What is stored for an id, read before a parsed line is written (line-index mode).
     private let lookup: RawStatement
     private let tracker: Supersedence.Tracker
@@ -89,6 +94,20 @@ final class CatalogApplier {
                     , revision = max(updates.revision, excluded.revision)
                 """
         )
+        self.insert = try RawStatement(
+            db,
+            sql: "INSERT INTO updates (\(RecordParameters.columns.joined(separator: ", "))) VALUES (\(RecordParameters.placeholders))")
+        // The upsert's assignments for a higher revision, from the same numbered parameters.
+        let newerAssignments = fields.map { "\($0) = ?\(RecordParameters.columns.firstIndex(of: $0)! + 1)" }
+        self.updateNewer = try RawStatement(
+            db,
+            sql: """
+                UPDATE updates SET seen_sync = ?19, \(newerAssignments.joined(separator: ", ")),
+                    upstream_expired = max(upstream_expired, ?14), revision = ?2
+                WHERE id = ?1
+                """
+        )
+        self.updateExpiry = try RawStatement(db, sql: "UPDATE updates SET upstream_expired = 1, seen_sync = ?2 WHERE id = ?1")
         self.marker = try ChangeLog.Marker(db)
         self.lookup = try RawStatement(
             db, sql: "SELECT revision, upstream_expired, supersedes, released_epoch FROM updates WHERE id = ?1")
@@ -206,9 +225,20 @@ final class CatalogApplier {
                 isNew = true
             }
         }
-        RecordParameters.bind(
-            upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes, seenSync: syncNumber)
-        try upsert.run()
+        if previous == nil {
+            RecordParameters.bind(
+                upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes, seenSync: syncNumber)
+            try upsert.run()
+        } else if isNew || record.revision > storedRevision {
+            let statement = isNew ? insert : updateNewer
+            RecordParameters.bind(
+                statement, record, languages: JSONText.array(record.languages), supersedes: supersedes, seenSync: syncNumber)
+            try statement.run()
+        } else {
+            updateExpiry.bind(1, record.id)
+            updateExpiry.bind(2, syncNumber)
+            try updateExpiry.run()
+        }
         if !isFirstSync {
             // A first sync marks nothing (every update counts as new); a new upstream expiry alone is
             // marked by the expiry step.
@@ -272,7 +302,8 @@ final class CatalogApplier {
     func finish(expiryCutoff: Int64) throws -> ChangeCounts {
         let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
         finishPhases = PhaseTimes()
-        let removedKeys = removedKeys()
+        // In id order, so the deletes walk the table's pages in order.
+        let removedKeys = removedKeys().sorted()
         finishPhases.mark("removedKeys")
         for key in removedKeys {
             let id = Self.id(key)
