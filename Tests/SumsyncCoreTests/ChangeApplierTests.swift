@@ -53,6 +53,87 @@ struct ChangeApplierTests {
         #expect(try child.integrityCheck() == "ok")
     }
 
+    /// A child keeps the stream it applied and serves it to its own children as its own (its header
+    /// naming the child), without writing it again; a grandchild that applies it mirrors the top.
+    @Test func childRelaysTheStreamItAppliedToItsChildren() async throws {
+        let parent = try SyncHarness(months: 2)
+        let folder = parent.folder.path
+        var stores: [SiteStore] = []
+        for name in ["child", "grandchild"] {
+            try FileManager.default.createDirectory(atPath: folder + "/" + name, withIntermediateDirectories: true)
+            stores.append(try SiteStore(stateDirectory: folder + "/" + name))
+        }
+        let (child, grandchild) = (stores[0], stores[1])
+        let generator = CatalogGenerator(seed: 34, count: 800)
+        try generator.write(to: folder + "/base")
+        try generator.writeChanged(to: folder + "/delta", changed: 150, changeSeed: 5)
+        try await parent.sync(lines(folder + "/base"))
+        _ = try await pull(into: child, from: parent.store, folder: folder)
+        _ = try await pull(into: grandchild, from: child, folder: folder)
+        try await parent.sync(lines(folder + "/delta"))
+
+        let download = folder + "/child/changes.download"
+        _ = try ChangeFeed.write(store: parent.store, site: "CAS", since: 1, to: download)
+        let applier = ChangeApplier(path: download, source: "parent CAS")
+        _ = try await child.pool.write { db in try applier.apply(db, progress: SyncProgress()) }
+        let cache = ChangeFeedCache(folder: folder + "/child")
+        #expect(await cache.adopt(download, since: 1, site: "PR1"))
+        #expect(!FileManager.default.fileExists(atPath: download))
+        let served = try await cache.stream(since: 1, version: 2) { _, _ in
+            Issue.record("the relayed stream was written again")
+            throw CancellationError()
+        }
+        #expect(served.header.site == "PR1" && served.header.from == 1 && served.header.to == 2 && !served.header.full)
+        #expect(served.phases.contains("relayed"))
+
+        // What the grandchild downloads is the relayed file, byte for byte.
+        var bytes = Data()
+        for try await chunk in served.chunks { bytes.append(contentsOf: chunk.readableBytesView) }
+        let relayed = folder + "/grandchild/changes.download"
+        try bytes.write(to: URL(fileURLWithPath: relayed))
+        let firstLine = try #require(String(decoding: bytes.prefix(ChangeFeed.headerRoom), as: UTF8.self).split(separator: "\n").first)
+        #expect(firstLine.count == ChangeFeed.headerRoom - 1 && firstLine.contains(#""site":"PR1""#))
+        let relay = ChangeApplier(path: relayed, source: "parent PR1")
+        _ = try await grandchild.pool.write { db in try relay.apply(db, progress: SyncProgress()) }
+        try #expect(grandchild.catalogVersion() == 2)
+        try #expect(mirror(grandchild) == mirror(parent.store))
+
+        // Anything else is not adopted and stays where it is.
+        let other = folder + "/child/other.download"
+        try Data("not a change stream\n".utf8).write(to: URL(fileURLWithPath: other))
+        #expect(await !cache.adopt(other, since: 2, site: "PR1"))
+        #expect(FileManager.default.fileExists(atPath: other))
+    }
+
+    /// SQLite's bytes compared in place agree with what was bound: empty text, U+0000 inside text,
+    /// non-ASCII, NULL and integers.
+    @Test func rawStatementsBindAndCompareInPlace() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (a TEXT, b INTEGER)")
+            let insert = try RawStatement(db, sql: "INSERT INTO t (a, b) VALUES (?1, ?2)")
+            let select = try RawStatement(db, sql: "SELECT a, b FROM t WHERE rowid = ?1")
+            let values: [(String?, Int64?)] = [("", 0), ("a\u{0}b", -7), ("Größe – 更新", Int64.max), (nil, nil)]
+            for (row, (text, number)) in values.enumerated() {
+                insert.bind(1, text)
+                insert.bind(2, number)
+                try insert.run()
+                select.bind(1, row + 1)
+                #expect(try select.step())
+                #expect(select.holds(0, text) && select.holds(1, number))
+                #expect(select.text(0) == text && select.int64OrNil(1) == number)
+                #expect(!select.holds(0, (text ?? "") + "x") && !select.holds(1, (number ?? 0) &- 1))
+                select.reset()
+            }
+            // SQLite's own error reaches the caller, and the statement can run again afterwards.
+            let strict = try RawStatement(db, sql: "INSERT INTO t (rowid, a) VALUES (?1, 'x')")
+            strict.bind(1, 1)
+            #expect(throws: DatabaseError.self) { try strict.run() }
+            strict.bind(1, 99)
+            try strict.run()
+        }
+    }
+
     /// Pulls the parent's changes since the child's version and applies them.
     private func pull(into child: SiteStore, from parent: SiteStore, folder: String) async throws -> ChangeCounts {
         let since = try child.catalogVersion()
