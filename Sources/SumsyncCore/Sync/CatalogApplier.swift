@@ -171,10 +171,19 @@ final class CatalogApplier {
 
     /// The canonical text of a key: `8-4-4-4-12` lowercase hex.
     static func id(_ key: UInt128) -> String {
-        var hex = String(key, radix: 16)
-        hex = String(repeating: "0", count: 32 - hex.count) + hex
-        let chars = Array(hex)
-        return "\(String(chars[0..<8]))-\(String(chars[8..<12]))-\(String(chars[12..<16]))-\(String(chars[16..<20]))-\(String(chars[20..<32]))"
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            var nibble = 32
+            for offset in 0..<36 {
+                if offset == 8 || offset == 13 || offset == 18 || offset == 23 {
+                    buffer[offset] = UInt8(ascii: "-")
+                    continue
+                }
+                nibble -= 1
+                let digit = UInt8(truncatingIfNeeded: key >> (nibble * 4)) & 0xF
+                buffer[offset] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+            }
+            return 36
+        }
     }
 
     /// Counts the record (a line the matcher did not know; `hash` is its ``LineHash``) in upstream's
@@ -362,26 +371,47 @@ final class CatalogApplier {
     /// their new order, then the parsed lines (its hash table and shared-id marks are made by the next
     /// sync's matcher). Nil when no index can be kept.
     func nextIndex(stamp: CatalogIndex.Stamp) -> CatalogIndex? {
+        nextIndexMaker()?(stamp)
+    }
+
+    /// ``nextIndex(stamp:)`` as work that needs nothing more of this applier: it may run on another
+    /// thread while the sync finishes (removals, supersedence, the commit), given the stamp once the
+    /// version is known. Call once the catalog has been read.
+    func nextIndexMaker() -> (@Sendable (CatalogIndex.Stamp) -> CatalogIndex)? {
         guard indexable else { return nil }
         matcher.finish()
+        let (previous, runs, known) = (matcher.index, matcher.runs, matcher.known)
+        let (freshHashes, freshIDs, freshMetas) = (self.freshHashes, self.freshIDs, self.freshMetas)
+        let (products, classifications) = (self.products, self.classifications)
+        return { stamp in
+            Self.makeIndex(
+                stamp: stamp, previous: previous, runs: runs, known: known, fresh: (freshHashes, freshIDs, freshMetas),
+                products: products, classifications: classifications)
+        }
+    }
+
+    private static func makeIndex(
+        stamp: CatalogIndex.Stamp, previous: CatalogIndex?, runs: [Range<Int>], known: Int,
+        fresh: (hashes: [UInt64], ids: [UInt128], metas: [UInt32]), products: [String], classifications: [String]
+    ) -> CatalogIndex {
         var hashes: [UInt64] = []
         var ids: [UInt128] = []
         var metas: [UInt32] = []
-        let total = matcher.known + freshHashes.count
+        let total = known + fresh.hashes.count
         hashes.reserveCapacity(total)
         ids.reserveCapacity(total)
         metas.reserveCapacity(total)
-        if let previous = matcher.index {
-            for run in matcher.runs {
+        if let previous {
+            for run in runs {
                 hashes += previous.hashes[run]
                 ids += previous.ids[run]
                 // Shared-id marks are worked out again for the new index.
                 metas += previous.metas[run].lazy.map { $0 & ~(1 << 30) }
             }
         }
-        hashes += freshHashes
-        ids += freshIDs
-        metas += freshMetas
+        hashes += fresh.hashes
+        ids += fresh.ids
+        metas += fresh.metas
         return CatalogIndex(
             stamp: stamp, products: products, classifications: classifications, hashes: hashes, ids: ids,
             metas: metas)

@@ -29,7 +29,7 @@ final class CatalogIndexCache: Sendable {
 
     /// Takes the index for `stamp` out of the cache (memory first, then the file); nil when none
     /// matches. The caller owns it and gives the next one to ``store(_:)``. Its hash table and shared-id
-    /// marks are made by the line matcher while it reads. Call ``ready()`` first.
+    /// marks are made in the background after ``store(_:)``, or else by the line matcher while it reads.
     func take(matching stamp: CatalogIndex.Stamp) -> CatalogIndex? {
         if let index = held.withLock({ held -> CatalogIndex? in
             defer { held = nil }
@@ -49,14 +49,24 @@ final class CatalogIndexCache: Sendable {
     /// Holds the index of the catalog just applied and writes it to the file in the background, off
     /// the sync's path (a failed or unfinished write only costs the next restart's speed: the stamps
     /// then differ).
+    /// Then, still in the background, it makes the index's hash table and shared-id marks, and holds
+    /// that copy instead if no sync has taken the index meanwhile, so the next sync's reading thread
+    /// starts matching at once.
     func store(_ index: CatalogIndex) {
         held.withLock { $0 = index }
         let path = self.path
         writing.withLock { writing in
             let previous = writing
-            writing = Task {
+            writing = Task { [self] in
                 await previous?.value
-                await BackgroundThread.shared.value { CatalogIndexFile.write(index, to: path) }
+                await BackgroundThread.shared.value {
+                    CatalogIndexFile.write(index, to: path)
+                    var prepared = index
+                    prepared.prepare()
+                    self.held.withLock { held in
+                        if let current = held, current.stamp == prepared.stamp, !current.hasSharedIDs { held = prepared }
+                    }
+                }
             }
         }
     }

@@ -138,9 +138,17 @@ enum Supersedence {
                 """
         )
         try applyBest(db, expiryCutoff: nil, marks: true)
+        // Affected ids left without a superseder: found among the (small) temporary lists first, so
+        // only those are looked up in `updates`. New updates were written without one.
         try clear(
             db,
-            where: "id IN (SELECT id FROM temp.affected) AND superseded_by IS NOT NULL AND id NOT IN (SELECT target FROM temp.best)",
+            where: """
+                id IN (
+                    SELECT a.id FROM temp.affected a
+                    WHERE NOT EXISTS (SELECT 1 FROM temp.best b WHERE b.target = a.id)
+                        AND NOT EXISTS (SELECT 1 FROM temp.fresh f WHERE f.id = a.id))
+                AND superseded_by IS NOT NULL
+                """,
             marks: true)
         try db.execute(
             sql: """
@@ -174,28 +182,46 @@ enum Supersedence {
     }
 
     /// Sets `superseded_by` from `temp.best` where it differs (marking `superseded` where the superseder
-    /// changed, when `marks`).
+    /// changed, when `marks`). With marks, the rows that differ are found in one pass over `temp.best`;
+    /// the mark and the update then touch only those.
     private static func applyBest(_ db: Database, expiryCutoff: Int64?, marks: Bool) throws {
-        if marks {
+        var assignments = ["superseded_by = m.by_id", "superseded_released = m.by_released"]
+        if let expiryCutoff {
+            assignments.append("expired = CASE WHEN m.by_released <= \(expiryCutoff) THEN 1 ELSE updates.expired END")
+        }
+        guard marks else {
+            // A first sync: nearly every pair is new, so one pass straight from `temp.best`.
             try db.execute(
                 sql: """
-                    INSERT INTO temp.changes_pending (update_id, kind)
-                        SELECT u.id, 'superseded' FROM temp.best b CROSS JOIN updates u ON u.id = b.target
-                        WHERE u.superseded_by IS NOT b.by_id
-                    \(ChangeLog.keepHigherPrecedence)
+                    UPDATE updates SET \(assignments.joined(separator: ", ")) FROM temp.best m
+                    WHERE updates.id = m.target
+                        AND (updates.superseded_by IS NOT m.by_id OR updates.superseded_released IS NOT m.by_released)
                     """
             )
-        }
-        var assignments = ["superseded_by = b.by_id", "superseded_released = b.by_released"]
-        if let expiryCutoff {
-            assignments.append("expired = CASE WHEN b.by_released <= \(expiryCutoff) THEN 1 ELSE updates.expired END")
+            return
         }
         try db.execute(
             sql: """
-                UPDATE updates SET \(assignments.joined(separator: ", "))
-                FROM temp.best b
-                WHERE updates.id = b.target
-                    AND (updates.superseded_by IS NOT b.by_id OR updates.superseded_released IS NOT b.by_released)
+                DROP TABLE IF EXISTS temp.moved;
+                CREATE TEMP TABLE moved (target TEXT PRIMARY KEY, by_id TEXT NOT NULL, by_released INTEGER NOT NULL,
+                    superseder_changed INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO moved (target, by_id, by_released, superseder_changed)
+                    SELECT b.target, b.by_id, b.by_released, u.superseded_by IS NOT b.by_id
+                    FROM temp.best b CROSS JOIN updates u ON u.id = b.target
+                    WHERE u.superseded_by IS NOT b.by_id OR u.superseded_released IS NOT b.by_released;
+                """
+        )
+        try db.execute(
+            sql: """
+                INSERT INTO temp.changes_pending (update_id, kind)
+                    SELECT target, 'superseded' FROM temp.moved WHERE superseder_changed
+                \(ChangeLog.keepHigherPrecedence)
+                """
+        )
+        try db.execute(
+            sql: """
+                UPDATE updates SET \(assignments.joined(separator: ", ")) FROM temp.moved m WHERE updates.id = m.target;
+                DROP TABLE temp.moved;
                 """
         )
     }

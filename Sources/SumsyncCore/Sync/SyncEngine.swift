@@ -183,6 +183,10 @@ public struct SyncEngine: Sendable {
                 lines += known
                 guard lines > 0 else { throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied") }
                 progress.advance(to: lines)
+                // The next line index is assembled on another thread meanwhile (its stamp comes last).
+                let indexing = applier.nextIndexMaker().map { make in
+                    BackgroundWork { make(CatalogIndex.Stamp(syncCounter: 0, catalogVersion: 0, filter: 0)) }
+                }
                 let counts = try applier.finish(expiryCutoff: cutoff)
                 phases.mark("removals, supersedence, expiry [\(applier.finishPhases.summary)]")
                 let newCategories = try Categories.record(applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
@@ -201,10 +205,9 @@ public struct SyncEngine: Sendable {
                 outcome.skippedInvalid = skipped
                 outcome.knownLines = known
                 phases.mark("change log")
-                // Made now but handed to the cache only once the transaction has committed.
-                let next = applier.nextIndex(
-                    stamp: CatalogIndex.Stamp(
-                        syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter))
+                // Handed to the cache only once the transaction has committed.
+                var next = indexing?.value
+                next?.stamp = CatalogIndex.Stamp(syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter)
                 phases.mark("next index")
                 succeeded = true
                 return (outcome, next, phases, applier.isFirstSync)
