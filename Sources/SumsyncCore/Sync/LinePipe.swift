@@ -5,13 +5,15 @@ import Synchronization
 /// the line index: the reader hashes and matches every line (most of them known) and hands on only the
 /// unknown ones, so reading the whole catalog and writing its changes overlap instead of adding up.
 ///
-/// The queue is bounded (the reader waits when the writer falls behind), keeps the catalog's order, and
-/// carries a read error in that order too, so the first bad line in the file is the one reported.
+/// The reader also validates and parses the unknown lines and hashes them for the next index, so the
+/// database thread only writes. The queue is bounded (the reader waits when the writer falls behind),
+/// keeps the catalog's order, and carries parse and read errors in that order too, so the first bad line
+/// in the file is the one reported.
 final class LinePipe: Sendable {
     /// What the reader hands on.
     enum Item: Sendable {
-        /// An unknown line (copied out of the reader's buffer) with its 1-based number.
-        case line(number: Int, bytes: [UInt8])
+        /// An unknown line, parsed (or why not), with its 1-based number and its ``LineHash``.
+        case record(number: Int, hash: UInt64, parsed: Result<CatalogRecord, CatalogError>)
         /// The whole catalog was read; the matcher knows which known lines came again.
         case end(LineMatcher)
         /// Reading stopped here.
@@ -40,7 +42,8 @@ final class LinePipe: Sendable {
             do {
                 let reader = try CatalogLineReader(path: path)
                 try reader.forEachLine(known: &matcher) { number, bytes in
-                    try pipe.put(.line(number: number, bytes: Array(bytes)))
+                    let parsed = Result { () throws(CatalogError) in try CatalogRecordParser.parse(bytes, line: number) }
+                    try pipe.put(.record(number: number, hash: LineHash.hash(bytes), parsed: parsed))
                 }
                 matcher.finish()
                 try pipe.put(.end(matcher))

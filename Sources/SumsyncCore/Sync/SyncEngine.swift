@@ -142,23 +142,24 @@ public struct SyncEngine: Sendable {
                 var skipped = 0
                 let indexed = applier.usesLineIndex
                 var writing = Duration.zero
-                let parse = { (number: Int, bytes: UnsafeRawBufferPointer) throws in
+                // Each line that is not known: parsed (here, or by the delta's reading thread) and written.
+                let take = { (parsed: Result<CatalogRecord, CatalogError>, hash: UInt64) throws in
                     lines += 1
                     if lines & 1023 == 0 {
                         if progress.isStopRequested { throw SyncError.cancelled }
                         if !indexed { progress.advance(to: lines) }
                     }
                     let record: CatalogRecord
-                    do {
-                        record = try CatalogRecordParser.parse(bytes, line: number)
-                    } catch {
+                    switch parsed {
+                    case .success(let parsed): record = parsed
+                    case .failure(let error):
                         guard skipInvalid else { throw SyncError("malformed upstream catalog: \(error); nothing was applied (set [upstream] skip-invalid = true to skip bad lines)") }
                         skipped += 1
                         if skipped <= 20 { logger.warning("Skipped an invalid catalog line: \(error)") }
                         return
                     }
                     let started = ContinuousClock.now
-                    try applier.add(record, hash: LineHash.hash(bytes))
+                    try applier.add(record, hash: hash)
                     writing += ContinuousClock.now - started
                 }
                 if let index = applier.previous {
@@ -168,7 +169,7 @@ public struct SyncEngine: Sendable {
                     defer { pipe.close() }
                     reading: while true {
                         switch pipe.next() {
-                        case .line(let number, let bytes): try bytes.withUnsafeBytes { try parse(number, $0) }
+                        case .record(_, let hash, let parsed): try take(parsed, hash)
                         case .end(let matcher):
                             applier.matcher = matcher
                             break reading
@@ -176,7 +177,10 @@ public struct SyncEngine: Sendable {
                         }
                     }
                 } else {
-                    try CatalogLineReader(path: path).forEachLine(known: &applier.matcher, parse)
+                    try CatalogLineReader(path: path).forEachLine(known: &applier.matcher) { number, bytes in
+                        let parsed = Result { () throws(CatalogError) in try CatalogRecordParser.parse(bytes, line: number) }
+                        try take(parsed, LineHash.hash(bytes))
+                    }
                 }
                 phases.mark("read (\(lines) lines parsed, written in \(PhaseTimes.milliseconds(writing)) ms)")
                 let known = applier.matcher.known
