@@ -30,7 +30,10 @@ public final class SiteStore: Sendable {
                 // Checkpoints run after a sync (``checkpointSoon()``), not inside the commit that the next
                 // site in the tree waits for; SQLite's own checkpoint on commit is only a backstop, for a
                 // log past 128 MB (32,768 pages).
-                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768")
+                // The log is cut back to 64 MB when it starts over after a checkpoint, not to nothing: a
+                // delta's commit then writes over blocks the file already has instead of growing it.
+                try db.execute(
+                    sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768; PRAGMA journal_size_limit = 67108864")
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {
@@ -83,11 +86,13 @@ public final class SiteStore: Sendable {
         }
     }
 
-    /// Copies the write-ahead log back into the database file now and empties it: after a bulk load (a
-    /// first sync), whose log is as large as the database, so later reads need not search it.
+    /// Copies the write-ahead log back into the database file now and has the next write start it over:
+    /// after a bulk load (a first sync), whose log is as large as the database, so later reads need not
+    /// search it. The file is cut to the 64 MB `journal_size_limit` when the next write commits, so the
+    /// first delta after a first sync writes into blocks the file has.
     func checkpointNow() async {
         guard let checkpointer else { return }
-        _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.restart) }
     }
 
     /// Sets the page cache of a write for a delta (`large`: up to 256 MB rather than SQLite's 2 MB
