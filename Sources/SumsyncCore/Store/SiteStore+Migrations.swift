@@ -122,6 +122,11 @@ extension SiteStore {
                     """
             )
         }
+        migrator.registerMigration("v3") { db in
+            // Supersession pairs are replaced by key (a sync knows the lists they came from): the index on
+            // the superseding id only cost every delta its upkeep.
+            try db.execute(sql: "DROP INDEX IF EXISTS supersessions_by")
+        }
         return migrator
     }
 }

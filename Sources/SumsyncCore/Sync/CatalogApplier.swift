@@ -262,8 +262,6 @@ final class CatalogApplier {
             let after = before == nil || record.revision > storedRevision
                 ? Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch) : before!
             try tracker.wrote(record.id, before: before, after: after)
-        } else if !isFirstSync {
-            try tracker.rewrote(record.id)
         }
     }
 
@@ -334,7 +332,12 @@ final class CatalogApplier {
             return counts
         }
         finishPhases.mark("removals")
-        try Supersedence.update(db)
+        if previous == nil {
+            // Without the line index nothing was known of the stored lists: every pair is made again.
+            try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: false)
+        } else {
+            try Supersedence.update(db)
+        }
         finishPhases.mark("supersedence")
         try Supersedence.expire(db, cutoff: expiryCutoff)
         finishPhases.mark("expire")

@@ -4,20 +4,25 @@ import GRDB
 ///
 /// The `supersessions` table holds one row per (superseded id, superseding update) pair taken from the
 /// stored updates' `supersedes` lists. An update is superseded by the superseding update released first
-/// (ties by id). A sync lists the updates it wrote or removed in `temp.touched`; ``update(_:)`` then
-/// replaces only their pairs and recomputes only the ids those pairs point to, so a delta costs its
-/// changes rather than the catalog's size (joins are written `CROSS JOIN` so SQLite walks the small
-/// temporary list and looks up the big tables, never the other way round). A first sync or a full
-/// snapshot uses ``rebuild(_:expiryCutoff:firstSync:)``.
+/// (ties by id). A sync lists the updates it wrote or removed in `temp.touched`, with the pairs their
+/// stored lists made in `temp.unpaired`; ``update(_:)`` then replaces only those pairs and recomputes
+/// only the ids they point to, so a delta costs its changes rather than the catalog's size (joins are
+/// written `CROSS JOIN` so SQLite walks the small temporary list and looks up the big tables, never the
+/// other way round). Pairs are found by their key only: no second index on the superseding id to keep
+/// up. A first sync, a full snapshot, or a sync that knows nothing of what was stored uses
+/// ``rebuild(_:expiryCutoff:firstSync:)``.
 enum Supersedence {
     /// Starts this transaction's lists: `temp.touched` (updates whose pairs must be replaced: written
-    /// with another `supersedes` list or release time, or removed with a list) and `temp.fresh` (new
-    /// updates, which others may supersede already).
+    /// with another `supersedes` list or release time, or removed with a list), `temp.unpaired` (the
+    /// pairs their stored lists made) and `temp.fresh` (new updates, which others may supersede already).
     static func beginTouching(_ db: Database) throws {
         try db.execute(
             sql: """
                 DROP TABLE IF EXISTS temp.touched;
                 CREATE TEMP TABLE touched (id TEXT PRIMARY KEY) WITHOUT ROWID;
+                DROP TABLE IF EXISTS temp.unpaired;
+                CREATE TEMP TABLE unpaired (target TEXT NOT NULL, by_id TEXT NOT NULL, PRIMARY KEY (target, by_id))
+                    WITHOUT ROWID;
                 DROP TABLE IF EXISTS temp.fresh;
                 CREATE TEMP TABLE fresh (id TEXT PRIMARY KEY) WITHOUT ROWID;
                 """
@@ -27,16 +32,26 @@ enum Supersedence {
     /// Records, as a sync writes, what each written or removed update means for supersedence.
     struct Tracker {
         private let touchStatement: RawStatement
+        private let unpairStatement: RawStatement
         private let freshStatement: RawStatement
 
         init(_ db: Database) throws {
             touchStatement = try RawStatement(db, sql: "INSERT OR IGNORE INTO temp.touched (id) VALUES (?1)")
+            unpairStatement = try RawStatement(
+                db,
+                sql: "INSERT OR IGNORE INTO temp.unpaired (target, by_id) SELECT value, ?1 FROM json_each(?2) WHERE value != ?1")
             freshStatement = try RawStatement(db, sql: "INSERT OR IGNORE INTO temp.fresh (id) VALUES (?1)")
         }
 
-        private func touch(_ id: String) throws {
+        /// `id`'s pairs are replaced; `stored` is the list they were made from (nil: it had none).
+        private func touch(_ id: String, stored: String?) throws {
             touchStatement.bind(1, id)
             try touchStatement.run()
+            if let stored {
+                unpairStatement.bind(1, id)
+                unpairStatement.bind(2, stored)
+                try unpairStatement.run()
+            }
         }
 
         /// An update was written: `before` is what was stored (nil: it is new), `after` what is now.
@@ -44,24 +59,19 @@ enum Supersedence {
             guard let before else {
                 freshStatement.bind(1, id)
                 try freshStatement.run()
-                if after.supersedes != nil { try touch(id) }
+                if after.supersedes != nil { try touch(id, stored: nil) }
                 return
             }
             if before.supersedes != after.supersedes
                 || (after.supersedes != nil && before.releasedEpoch != after.releasedEpoch)
             {
-                try touch(id)
+                try touch(id, stored: before.supersedes)
             }
         }
 
-        /// An update was removed; its pairs go if it had a list.
+        /// An update was removed (`supersedes`: its stored list); its pairs go if it had a list.
         func removed(_ id: String, supersedes: String?) throws {
-            if supersedes != nil { try touch(id) }
-        }
-
-        /// An update was written and nothing is known of before: replace its pairs and recompute it.
-        func rewrote(_ id: String) throws {
-            try touch(id)
+            if supersedes != nil { try touch(id, stored: supersedes) }
         }
     }
 
@@ -76,10 +86,8 @@ enum Supersedence {
     /// updates were all just inserted, so none had a supersedence to clear, and none is marked (a first
     /// sync writes no change-log rows); otherwise changed updates are marked `superseded` / `revised`.
     static func rebuild(_ db: Database, expiryCutoff: Int64?, firstSync: Bool) throws {
-        // The secondary index is built once after the bulk insert: cheaper than maintaining it row by row.
         try db.execute(
             sql: """
-                DROP INDEX IF EXISTS supersessions_by;
                 DELETE FROM supersessions;
                 INSERT INTO supersessions (target, by_id, by_released)
                     SELECT j.value, u.id, u.released_epoch
@@ -87,7 +95,6 @@ enum Supersedence {
                     WHERE u.supersedes IS NOT NULL AND j.value != u.id
                     ORDER BY 1, 2
                     ON CONFLICT DO NOTHING;
-                CREATE INDEX supersessions_by ON supersessions (by_id);
                 DROP TABLE IF EXISTS temp.best;
                 CREATE TEMP TABLE best (target TEXT PRIMARY KEY, by_id TEXT NOT NULL, by_released INTEGER NOT NULL)
                     WITHOUT ROWID;
@@ -106,24 +113,27 @@ enum Supersedence {
         try db.execute(sql: "DROP TABLE temp.best")
     }
 
-    /// Replaces the pairs of the updates in `temp.touched` and recomputes `superseded_by` for every id
-    /// whose pairs changed, for the touched updates themselves, and for the new ones in `temp.fresh` (a
-    /// new update may be one that others already supersede).
+    /// Replaces the pairs of the updates in `temp.touched` (their old pairs are in `temp.unpaired`) and
+    /// recomputes `superseded_by` for every id whose pairs changed, for the touched updates themselves,
+    /// and for the new ones in `temp.fresh` (a new update may be one that others already supersede).
     static func update(_ db: Database) throws {
         try db.execute(
             sql: """
                 DROP TABLE IF EXISTS temp.affected;
                 CREATE TEMP TABLE affected (id TEXT PRIMARY KEY) WITHOUT ROWID;
-                INSERT OR IGNORE INTO affected (id)
-                    SELECT s.target FROM temp.touched t CROSS JOIN supersessions s ON s.by_id = t.id;
-                DELETE FROM supersessions WHERE by_id IN (SELECT id FROM temp.touched);
-                INSERT INTO supersessions (target, by_id, by_released)
+                DROP TABLE IF EXISTS temp.paired;
+                CREATE TEMP TABLE paired (target TEXT NOT NULL, by_id TEXT NOT NULL, by_released INTEGER NOT NULL,
+                    PRIMARY KEY (target, by_id)) WITHOUT ROWID;
+                INSERT OR IGNORE INTO affected (id) SELECT target FROM temp.unpaired;
+                DELETE FROM supersessions WHERE (target, by_id) IN (SELECT target, by_id FROM temp.unpaired);
+                INSERT OR IGNORE INTO paired (target, by_id, by_released)
                     SELECT j.value, u.id, u.released_epoch
                     FROM temp.touched t CROSS JOIN updates u ON u.id = t.id, json_each(u.supersedes) j
-                    WHERE u.supersedes IS NOT NULL AND j.value != u.id
+                    WHERE u.supersedes IS NOT NULL AND j.value != u.id;
+                INSERT INTO supersessions (target, by_id, by_released)
+                    SELECT target, by_id, by_released FROM temp.paired WHERE true
                     ON CONFLICT DO NOTHING;
-                INSERT OR IGNORE INTO affected (id)
-                    SELECT s.target FROM temp.touched t CROSS JOIN supersessions s ON s.by_id = t.id;
+                INSERT OR IGNORE INTO affected (id) SELECT target FROM temp.paired;
                 INSERT OR IGNORE INTO affected (id) SELECT id FROM temp.touched;
                 INSERT OR IGNORE INTO affected (id) SELECT id FROM temp.fresh;
                 DROP TABLE IF EXISTS temp.best;
@@ -154,7 +164,9 @@ enum Supersedence {
             sql: """
                 DROP TABLE temp.best;
                 DROP TABLE temp.affected;
+                DROP TABLE temp.paired;
                 DROP TABLE temp.touched;
+                DROP TABLE temp.unpaired;
                 DROP TABLE temp.fresh;
                 """
         )
