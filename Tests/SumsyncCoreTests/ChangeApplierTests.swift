@@ -105,6 +105,47 @@ struct ChangeApplierTests {
         #expect(FileManager.default.fileExists(atPath: other))
     }
 
+    /// A stream with a damaged line anywhere (header, record, removal, end) is refused with the line
+    /// named, and the child stays exactly as it was.
+    @Test(arguments: ["header", "record", "removal", "end"])
+    func damagedStreamLineChangesNothing(_ damaged: String) async throws {
+        let parent = try SyncHarness(months: 2)
+        let folder = parent.folder.path
+        try FileManager.default.createDirectory(atPath: folder + "/child", withIntermediateDirectories: true)
+        let child = try SiteStore(stateDirectory: folder + "/child")
+        let generator = CatalogGenerator(seed: 35, count: 600)
+        try generator.write(to: folder + "/base")
+        try generator.writeChanged(to: folder + "/delta", changed: 120, changeSeed: 6)
+        try await parent.sync(lines(folder + "/base"))
+        _ = try await pull(into: child, from: parent.store, folder: folder)
+        try await parent.sync(lines(folder + "/delta"))
+        let before = try mirror(child)
+
+        let path = folder + "/damaged.feed"
+        let header = try ChangeFeed.write(store: parent.store, site: "CAS", since: 1, to: path)
+        #expect(header.removals > 0 && header.upserts > 0)
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init)
+        let index: Int
+        switch damaged {
+        case "header": index = 0
+        case "record": index = 1
+        case "removal": index = 1 + header.upserts
+        default: index = 1 + header.upserts + header.removals
+        }
+        lines[index] = "x" + lines[index]
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+
+        let applier = ChangeApplier(path: path, source: "parent CAS")
+        let error = await #expect(throws: (any Error).self) {
+            _ = try await child.pool.write { db in try applier.apply(db, progress: SyncProgress()) }
+        }
+        let message = error.map { "\($0)" } ?? ""
+        #expect(message.contains("line \(index + 1)"), "\(message)")
+        try #expect(child.catalogVersion() == 1)
+        try #expect(mirror(child) == before)
+    }
+
     /// SQLite's bytes compared in place agree with what was bound: empty text, U+0000 inside text,
     /// non-ASCII, NULL and integers.
     @Test func rawStatementsBindAndCompareInPlace() throws {

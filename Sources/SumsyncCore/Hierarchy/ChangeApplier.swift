@@ -54,7 +54,7 @@ struct ChangeApplier: Sendable {
             }
             guard trailer == nil else { throw SyncError("the change stream from \(source) has lines after its end") }
             guard let header else {
-                let parsed = try decoder.decode(ChangeFeed.Header.self, from: Data(bytes))
+                let parsed = try decodeLine(ChangeFeed.Header.self, "a change stream header", number, bytes, decoder)
                 guard parsed.sumsync == "changes" else { throw SyncError("\(source) sent something that is not a change stream") }
                 if let expectedHeader, parsed != expectedHeader {
                     throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
@@ -101,7 +101,7 @@ struct ChangeApplier: Sendable {
                     try touch.run()
                 }
             } else if removals < header.removals {
-                let id = try Self.removedID(bytes, decoder: decoder)
+                let id = try removedID(bytes, line: number, decoder: decoder)
                 removals += 1
                 delete.bind(1, id)
                 guard try delete.step() else { return delete.reset() }
@@ -111,7 +111,7 @@ struct ChangeApplier: Sendable {
                 try marker.mark(id, .removed)
                 try tracker.removed(id, supersedes: supersedes)
             } else {
-                trailer = try decoder.decode(ChangeFeed.Trailer.self, from: Data(bytes))
+                trailer = try decodeLine(ChangeFeed.Trailer.self, "the stream's end line", number, bytes, decoder)
             }
         }
         phases.mark("rows")
@@ -160,8 +160,8 @@ struct ChangeApplier: Sendable {
     }
 
     /// The id of a removal line, `{"removed":"<id>"}`: read in place when it is written the way
-    /// ``ChangeFeed`` writes it, decoded as JSON otherwise.
-    private static func removedID(_ bytes: UnsafeRawBufferPointer, decoder: JSONDecoder) throws -> String {
+    /// ``ChangeFeed`` writes it, decoded as JSON otherwise (ids compare lowercased, as stored).
+    private func removedID(_ bytes: UnsafeRawBufferPointer, line number: Int, decoder: JSONDecoder) throws -> String {
         let prefix = #"{"removed":""#.utf8
         let suffix = #""}"#.utf8
         let count = bytes.count - prefix.count - suffix.count
@@ -171,6 +171,17 @@ struct ChangeApplier: Sendable {
                 return String(decoding: id, as: UTF8.self)
             }
         }
-        return try decoder.decode(ChangeFeed.Removal.self, from: Data(bytes)).removed
+        return try decodeLine(ChangeFeed.Removal.self, "a removal", number, bytes, decoder).removed.lowercased()
+    }
+
+    /// A line of the stream's own frame (header, removal, end), or an error that names the line.
+    private func decodeLine<T: Decodable>(
+        _ type: T.Type, _ what: String, _ number: Int, _ bytes: UnsafeRawBufferPointer, _ decoder: JSONDecoder
+    ) throws -> T {
+        do {
+            return try decoder.decode(type, from: Data(bytes))
+        } catch {
+            throw SyncError("malformed change stream from \(source): line \(number) is not \(what); nothing was applied")
+        }
     }
 }
