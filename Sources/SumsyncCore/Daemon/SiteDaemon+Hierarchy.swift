@@ -16,9 +16,7 @@ extension SiteDaemon {
         var phases = PhaseTimes()
         do {
             let version = try store.catalogVersion()
-            feed = try await feeds.stream(since: since, version: version) { [store, site] path, phases in
-                try ChangeFeed.write(store: store, site: site, since: since, to: path, phases: &phases)
-            }
+            feed = try await feeds.stream(since: since, version: version, write: feedWriter(since: since))
         } catch let error as ChangeFeed.TooOld {
             throw HTTPError(
                 .gone,
@@ -35,6 +33,11 @@ extension SiteDaemon {
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: ResponseBody(asyncSequence: feed.chunks)
         )
+    }
+
+    /// Writes this site's change stream for `since` to the path given (for ``ChangeFeedCache``).
+    nonisolated func feedWriter(since: Int) -> @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header {
+        { [store, site] path, phases in try ChangeFeed.write(store: store, site: site, since: since, to: path, phases: &phases) }
     }
 
     /// `POST /v1/sync-requests`, from the parent only: queue a sync from the parent (trigger `parent`).

@@ -195,10 +195,7 @@ extension SiteDaemon {
                 // Children at the version they were last told of ask for the changes since it: the
                 // stream is on its way (or relayed from the parent's) before they ask.
                 if let previous, previous > 0, previous < outcome.catalogVersion {
-                    let version = outcome.catalogVersion
-                    await feeds.prepare(since: previous, version: version) { [store, site] path, phases in
-                        try ChangeFeed.write(store: store, site: site, since: previous, to: path, phases: &phases)
-                    }
+                    await feeds.prepare(since: previous, version: outcome.catalogVersion, write: feedWriter(since: previous))
                 }
                 progressOfNotification()
                 await links.notifyChildren(version: outcome.catalogVersion)

@@ -1,4 +1,3 @@
-import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -95,9 +94,7 @@ struct RawStatement {
     }
 
     func text(_ column: Int32) -> String? {
-        guard let bytes = sqlite3_column_text(handle, column) else { return nil }
-        let count = Int(sqlite3_column_bytes(handle, column))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+        utf8(column).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The column's text as UTF-8 bytes where SQLite holds them (nil for NULL): valid only until the
@@ -110,14 +107,9 @@ struct RawStatement {
     /// Whether the column holds exactly `text` (NULL matches nil), compared byte for byte in place.
     func holds(_ column: Int32, _ text: String?) -> Bool {
         guard let text else { return isNull(column) }
-        guard sqlite3_column_type(handle, column) == SQLITE_TEXT, let bytes = sqlite3_column_text(handle, column) else {
-            return false
-        }
-        let count = Int(sqlite3_column_bytes(handle, column))
+        guard sqlite3_column_type(handle, column) == SQLITE_TEXT, let stored = utf8(column) else { return false }
         var expected = text
-        return expected.withUTF8 { utf8 in
-            utf8.count == count && (count == 0 || memcmp(utf8.baseAddress!, bytes, count) == 0)
-        }
+        return expected.withUTF8 { $0.count == stored.count && $0.elementsEqual(stored) }
     }
 
     /// Whether the column holds exactly the integer `value` (NULL matches nil).

@@ -370,16 +370,11 @@ final class CatalogApplier {
         return removed
     }
 
-    /// The index describing the catalog just applied, for the state `stamp`: the runs of known lines in
-    /// their new order, then the parsed lines (its hash table and shared-id marks are made by the next
-    /// sync's matcher). Nil when no index can be kept.
-    func nextIndex(stamp: CatalogIndex.Stamp) -> CatalogIndex? {
-        nextIndexMaker()?(stamp)
-    }
-
-    /// ``nextIndex(stamp:)`` as work that needs nothing more of this applier: it may run on another
-    /// thread while the sync finishes (removals, supersedence, the commit), given the stamp once the
-    /// version is known. Call once the catalog has been read.
+    /// How to make the index describing the catalog just applied, for the state `stamp`: the runs of
+    /// known lines in their new order, then the parsed lines (its hash table and shared-id marks are
+    /// made in the background once it is stored). The work needs nothing more of this applier, so it may
+    /// run on another thread while the sync finishes (removals, supersedence, the commit). Nil when no
+    /// index can be kept. Call once the catalog has been read.
     func nextIndexMaker() -> (@Sendable (CatalogIndex.Stamp) -> CatalogIndex)? {
         guard indexable else { return nil }
         matcher.finish()

@@ -187,7 +187,8 @@ public struct SyncEngine: Sendable {
                 lines += known
                 guard lines > 0 else { throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied") }
                 progress.advance(to: lines)
-                // The next line index is assembled on another thread meanwhile (its stamp comes last).
+                // The next line index is assembled on another thread meanwhile; its stamp, known only
+                // once the version is, replaces this placeholder.
                 let indexing = applier.nextIndexMaker().map { make in
                     BackgroundWork { make(CatalogIndex.Stamp(syncCounter: 0, catalogVersion: 0, filter: 0)) }
                 }
