@@ -47,7 +47,12 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	# One test at a time: the integration tests start real daemons on loopback ports, and two
 	# 2-core-heavy suites at once only race each other for ports and CPU.
-	$(SWIFT) test --skip-build --no-parallel $(SWIFT_FLAGS)
+	# A crash prints only the crashed thread, without registers and images, and the log's end names
+	# the tests that were running, so a failure reads from the last lines of a CI log.
+	@mkdir -p .build; set -o pipefail; \
+	SWIFT_BACKTRACE=enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=64 \
+	  $(SWIFT) test --skip-build --no-parallel $(SWIFT_FLAGS) 2>&1 | tee .build/test.log \
+	  || { ./scripts/test-summary .build/test.log; exit 1; }
 	$(MAKE) test-systemd
 
 test-systemd: deps
