@@ -47,12 +47,9 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	# One test at a time: the integration tests start real daemons on loopback ports, and two
 	# 2-core-heavy suites at once only race each other for ports and CPU.
-	# A crash prints only the crashed thread, without registers and images, and the log's end names
-	# the tests that were running, so a failure reads from the last lines of a CI log.
-	@mkdir -p .build; set -o pipefail; \
-	SWIFT_BACKTRACE=enable=yes,interactive=no,color=no,threads=crashed,registers=none,images=none,limit=64 \
-	  $(SWIFT) test --skip-build --no-parallel $(SWIFT_FLAGS) 2>&1 | tee .build/test.log \
-	  || { ./scripts/test-summary .build/test.log; exit 1; }
+	# A failure ends with a short summary (failed tests, fatal error, the tests a crash stopped); a crash
+	# of the test process is reported and the run repeated once (see scripts/swift-tests).
+	SWIFT=$(SWIFT) ./scripts/swift-tests $(SWIFT_FLAGS)
 	$(MAKE) test-systemd
 
 test-systemd: deps
