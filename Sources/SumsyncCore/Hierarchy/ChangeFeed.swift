@@ -108,11 +108,11 @@ enum ChangeFeed {
             let full = since <= 0 || since > current
             if !full && since < floor { throw TooOld(floor: floor) }
             // One pass: every id changed since `since` with its row, or without one when it is gone (a
-            // removal); removals follow the rows, so they wait in memory (ids only). A full snapshot
-            // reads the table in its stored order (one pass, no lookups through the id index).
+            // removal); removals follow the rows, so they wait in memory (ids only). Rows come in id
+            // order, also in a full snapshot: a child then fills its empty table and id index in order.
             let columns = UpdateRow.columns.map { "u.\($0)" }.joined(separator: ", ")
             let rowsSQL = full
-                ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.rowid"
+                ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.id"
                 : """
                 SELECT c.update_id, \(columns)
                 FROM (SELECT DISTINCT update_id FROM changes WHERE version > ?1) c LEFT JOIN updates u ON u.id = c.update_id
