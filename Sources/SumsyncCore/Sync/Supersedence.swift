@@ -223,8 +223,6 @@ enum Supersedence {
                     WHERE u.superseded_by IS NOT b.by_id OR u.superseded_released IS NOT b.by_released;
                 """
         )
-        // The `IN` below has SQLite walk the moved rows and look each up by id; with the join alone it
-        // scans the whole id index, as temporary tables have no statistics.
         try db.execute(
             sql: """
                 INSERT INTO temp.changes_pending (update_id, kind)
@@ -232,6 +230,8 @@ enum Supersedence {
                 \(ChangeLog.keepHigherPrecedence)
                 """
         )
+        // The `IN` has SQLite walk the moved rows and look each up by id; with the join alone it
+        // scans the whole id index, as temporary tables have no statistics.
         try db.execute(
             sql: """
                 UPDATE updates SET \(assignments.joined(separator: ", ")) FROM temp.moved m
