@@ -146,6 +146,50 @@ struct ChangeApplierTests {
         try #expect(mirror(child) == before)
     }
 
+    /// An empty child takes a full snapshot's supersedence as the stream carries it. From a stream
+    /// without it (an older parent), or with a record whose tail is not in the writer's shape, it works
+    /// supersedence out itself. Each way it mirrors the parent, pairs included.
+    @Test(arguments: ["carried", "older parent", "unreadable tail"])
+    func firstSnapshotSupersedence(_ variant: String) async throws {
+        let parent = try SyncHarness(months: 2)
+        let folder = parent.folder.path
+        try FileManager.default.createDirectory(atPath: folder + "/child", withIntermediateDirectories: true)
+        let child = try SiteStore(stateDirectory: folder + "/child")
+        try CatalogGenerator(seed: 36, count: 700).write(to: folder + "/base")
+        try await parent.sync(lines(folder + "/base"))
+
+        let path = folder + "/full.feed"
+        _ = try ChangeFeed.write(store: parent.store, site: "CAS", since: 0, to: path)
+        var feed = try lines(path)
+        let tail = try Regex(#","superseded_by":"([0-9a-f-]{36})","superseded_released":(-?[0-9]+)\}$"#)
+        let carrying = feed.indices.filter { feed[$0].contains(tail) }
+        #expect(carrying.count > 20 && feed[0].contains(#""superseded_by":true"#))
+        switch variant {
+        case "older parent":
+            feed[0] = feed[0].replacingOccurrences(of: #","superseded_by":true"#, with: "")
+            for index in carrying { feed[index] = feed[index].replacing(tail, with: "}") }
+        case "unreadable tail":
+            // Still valid JSON with the same fields, but not where the writer puts them.
+            let index = carrying[carrying.count / 2]
+            let match = try #require(feed[index].firstMatch(of: tail))
+            feed[index] = #"{"superseded_by":"\#(match.output[1].substring ?? "")","superseded_released":\#(match.output[2].substring ?? ""),"#
+                + feed[index].replacing(tail, with: "}").dropFirst()
+        default:
+            break
+        }
+        try (feed.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+
+        let applier = ChangeApplier(path: path, source: "parent CAS")
+        let phases = try await child.pool.write { db in
+            var phases = PhaseTimes()
+            _ = try applier.apply(db, progress: SyncProgress(), phases: &phases)
+            return phases
+        }
+        #expect(phases.summary.contains("supersedence (the stream's)") == (variant == "carried"), "\(phases.summary)")
+        try #expect(mirror(child) == mirror(parent.store))
+        #expect(try child.integrityCheck() == "ok")
+    }
+
     /// SQLite's bytes compared in place agree with what was bound: empty text, U+0000 inside text,
     /// non-ASCII, NULL and integers.
     @Test func rawStatementsBindAndCompareInPlace() throws {

@@ -5,7 +5,8 @@ import GRDB
 ///
 /// The stream must be whole: its header's counts, its lines and its trailer must agree, or nothing is
 /// applied. The child mirrors its parent: records overwrite stored ones, `expired` is the parent's
-/// verdict, supersedence is recomputed from the same lists, and the catalog version becomes the parent's.
+/// verdict, supersedence is recomputed from the same lists (an empty site's first full snapshot takes it
+/// as the stream carries it), and the catalog version becomes the parent's.
 /// An imported site bundle is applied the same way, mirroring the site it was exported from.
 struct ChangeApplier: Sendable {
     let path: String
@@ -30,6 +31,13 @@ struct ChangeApplier: Sendable {
         let columns = RecordParameters.columns.joined(separator: ", ")
         let insert = try RawStatement(db, sql: "INSERT INTO updates (\(columns)) VALUES (\(RecordParameters.placeholders))")
         let update = try RawStatement(db, sql: "UPDATE updates SET \(RecordParameters.assignments) WHERE id = ?1")
+        // An empty site's first snapshot from a stream that carries supersedence: rows are written whole,
+        // and the pairs from each record's list, so supersedence needs no second pass.
+        let insertWhole = try RawStatement(
+            db,
+            sql: "INSERT INTO updates (\(columns), superseded_by, superseded_released) VALUES (\(RecordParameters.placeholders), ?20, ?21)")
+        let pair = try RawStatement(
+            db, sql: "INSERT INTO supersessions (target, by_id, by_released) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
         // A full snapshot lists every update: an unchanged one only gets this sync's number.
         let touch = try RawStatement(db, sql: "UPDATE updates SET seen_sync = ?2 WHERE id = ?1")
         // What is stored, column by column (the record's columns after `id`), decides the change kind
@@ -46,6 +54,10 @@ struct ChangeApplier: Sendable {
         var upserts = 0
         var removals = 0
         var firstSnapshot = false
+        /// Taking the stream's supersedence as it is (see ``SupersededTail``); `false` after a line whose
+        /// tail could not be read, and then supersedence is worked out here after all.
+        var takesSupersedence = false
+        var supersedenceUnreadable = false
         let decoder = JSONDecoder()
         try reader.forEachLine { number, bytes in
             if number & 1023 == 0 {
@@ -56,11 +68,16 @@ struct ChangeApplier: Sendable {
             guard let header else {
                 let parsed = try decodeLine(ChangeFeed.Header.self, "a change stream header", number, bytes, decoder)
                 guard parsed.sumsync == "changes" else { throw SyncError("\(source) sent something that is not a change stream") }
-                if let expectedHeader, parsed != expectedHeader {
-                    throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
+                if var promised = expectedHeader {
+                    // A manifest promises the frame; what the records carry is covered by its signed digest.
+                    promised.supersededBy = parsed.supersededBy
+                    guard parsed == promised else {
+                        throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
+                    }
                 }
                 header = parsed
                 firstSnapshot = parsed.full && !anyStored && versionBefore == 0
+                takesSupersedence = firstSnapshot && parsed.supersededBy == true
                 if !firstSnapshot { try SiteStore.setLargeCache(true, db) }
                 progress.enter(.applying, total: parsed.upserts + parsed.removals)
                 return
@@ -72,8 +89,32 @@ struct ChangeApplier: Sendable {
                 upserts += 1
                 let after = Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch)
                 if firstSnapshot {
-                    RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
-                    try insert.run()
+                    if takesSupersedence {
+                        switch SupersededTail.read(bytes) {
+                        case .none:
+                            insertWhole.bind(20, nil as String?)
+                            insertWhole.bind(21, nil as Int64?)
+                        case .superseded(let by, let released):
+                            insertWhole.bind(20, by)
+                            insertWhole.bind(21, released)
+                        case .unreadable:
+                            takesSupersedence = false
+                            supersedenceUnreadable = true
+                        }
+                    }
+                    guard takesSupersedence else {
+                        RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                        try insert.run()
+                        return
+                    }
+                    RecordParameters.bind(insertWhole, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try insertWhole.run()
+                    for target in record.supersedes where target != record.id {
+                        pair.bind(1, target)
+                        pair.bind(2, record.id)
+                        pair.bind(3, record.releasedEpoch)
+                        try pair.run()
+                    }
                     return
                 }
                 lookup.bind(1, record.id)
@@ -120,7 +161,16 @@ struct ChangeApplier: Sendable {
             throw SyncError("the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
         }
         if firstSnapshot {
-            try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: true)
+            if supersedenceUnreadable {
+                // Rows written before the unreadable line took the stream's values: start from none.
+                try db.execute(sql: "UPDATE updates SET superseded_by = NULL, superseded_released = NULL WHERE superseded_by IS NOT NULL")
+            }
+            if takesSupersedence {
+                phases.mark("supersedence (the stream's)")
+            } else {
+                try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: true)
+                phases.mark("supersedence")
+            }
             var counts = ChangeCounts()
             counts.new = upserts
             let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to, logged: false)
@@ -183,5 +233,69 @@ struct ChangeApplier: Sendable {
         } catch {
             throw SyncError("malformed change stream from \(source): line \(number) is not \(what); nothing was applied")
         }
+    }
+}
+
+/// The `superseded_by` and `superseded_released` a change stream's record carries last, in the shape
+/// ``UpdateRow/writeLine(_:from:into:)`` writes them: `,"superseded_by":"<id>","superseded_released":<n>}`.
+/// Read from the line's end, so the catalog parser needs no fields it would otherwise ignore.
+enum SupersededTail {
+    enum Reading: Equatable {
+        /// The record carries none: nothing supersedes it.
+        case none
+        case superseded(by: String, released: Int64)
+        /// The line names `superseded_by` but not in that shape.
+        case unreadable
+    }
+
+    private static let byKey = Array(#","superseded_by":""#.utf8)
+    private static let releasedKey = Array(#"","superseded_released":"#.utf8)
+    private static let name = Array(#""superseded_by""#.utf8)
+
+    static func read(_ line: UnsafeRawBufferPointer) -> Reading {
+        guard let tail = tail(line) else {
+            return mentions(line) ? .unreadable : .none
+        }
+        return tail
+    }
+
+    /// Whether `"superseded_by"` appears in the line (inside a JSON string its quotes would be escaped).
+    private static func mentions(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard line.count >= name.count else { return false }
+        for start in 0...(line.count - name.count) where line[start] == UInt8(ascii: "\"") {
+            if line[start..<(start + name.count)].elementsEqual(name) { return true }
+        }
+        return false
+    }
+
+    private static func tail(_ line: UnsafeRawBufferPointer) -> Reading? {
+        var end = line.count - 1
+        guard end > 0, line[end] == UInt8(ascii: "}") else { return nil }
+        var released: Int64 = 0
+        var scale: Int64 = 1
+        var digits = 0
+        end -= 1
+        while end >= 0, (0x30...0x39).contains(line[end]), digits < 18 {
+            released += Int64(line[end] - 0x30) * scale
+            scale *= 10
+            digits += 1
+            end -= 1
+        }
+        guard digits > 0 else { return nil }
+        if end >= 0, line[end] == UInt8(ascii: "-") {
+            released = -released
+            end -= 1
+        }
+        let idEnd = end + 1 - releasedKey.count
+        let idStart = idEnd - 36
+        guard idStart - byKey.count >= 0,
+            line[idEnd...end].elementsEqual(releasedKey),
+            line[(idStart - byKey.count)..<idStart].elementsEqual(byKey)
+        else { return nil }
+        let id = line[idStart..<idEnd]
+        guard id.allSatisfy({ $0 == UInt8(ascii: "-") || (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            return .unreadable
+        }
+        return .superseded(by: String(decoding: id, as: UTF8.self), released: released)
     }
 }

@@ -21,6 +21,15 @@ enum ChangeFeed {
         var full: Bool
         var upserts: Int
         var removals: Int
+        /// The records carry the sending site's `superseded_by` and `superseded_released` (last in the
+        /// line, when it has them): an empty child then takes them as they are instead of working out
+        /// supersedence again. Absent from older sites' streams.
+        var supersededBy: Bool? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case sumsync, site, from, to, full, upserts, removals
+            case supersededBy = "superseded_by"
+        }
     }
 
     struct Trailer: Codable, Equatable {
@@ -123,7 +132,8 @@ enum ChangeFeed {
                 WHERE version > ? AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = c.update_id)
                 """
             let arguments: StatementArguments = full ? [] : [since]
-            var header = Header(site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0)
+            var header = Header(
+                site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0, supersededBy: true)
             if !headerLast {
                 // Counted first, in the same snapshot, so the header can promise what follows.
                 // A full snapshot's count is the one each sync keeps; counting would read the whole table.
@@ -175,7 +185,7 @@ enum UpdateRow {
     /// The columns ``writeLine(_:from:into:)`` reads, in this order.
     static let columns = [
         "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
-        "revised", "supersedes", "expired", "size", "url", "description",
+        "revised", "supersedes", "expired", "size", "url", "description", "superseded_by", "superseded_released",
     ]
 
     /// Writes the catalog line of a row selected with ``columns`` from column `first` on (replacing the
@@ -213,6 +223,13 @@ enum UpdateRow {
         for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)] where !row.isNull(first + column) {
             writer.key(key)
             text(row, first + column, into: &writer)
+        }
+        // Last, in this shape, so an empty child reads them from the line's end (see ``SupersededTail``).
+        if !row.isNull(first + 16) {
+            writer.key("superseded_by")
+            text(row, first + 16, into: &writer)
+            writer.key("superseded_released")
+            writer.integer(row.int64(first + 17))
         }
         writer.raw("}")
     }
