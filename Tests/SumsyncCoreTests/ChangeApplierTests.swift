@@ -193,6 +193,27 @@ struct ChangeApplierTests {
         #expect(try child.integrityCheck() == "ok")
     }
 
+    /// A record's supersedence read from the end of its line: found only in the writer's shape; a line
+    /// that names the fields anywhere else, or with an id that is not a GUID, is unreadable (the child then
+    /// works supersedence out itself); the name inside a JSON string is not a mention.
+    @Test(arguments: [
+        (#"{"id":"a","x":1,"superseded_by":"9A5B2C1E-0000-4000-8000-000000000001","superseded_released":1700000000}"#,
+         SupersededTail.Reading.superseded(by: "9a5b2c1e-0000-4000-8000-000000000001", released: 1_700_000_000)),
+        (#"{"id":"a","superseded_by":"9a5b2c1e-0000-4000-8000-000000000001","superseded_released":-5}"#,
+         .superseded(by: "9a5b2c1e-0000-4000-8000-000000000001", released: -5)),
+        (#"{"id":"a","title":"x","expired":false}"#, .none),
+        (#"{"id":"a","description":"see \"superseded_by\" in the docs"}"#, .none),
+        (#"}"#, .none),
+        (#"{"superseded_by":"9a5b2c1e-0000-4000-8000-000000000001","superseded_released":1,"id":"a"}"#, .unreadable),
+        (#"{"id":"a","superseded_by":"9a5b2c1e-0000-4000-8000-00000000000g","superseded_released":1}"#, .unreadable),
+        (#"{"id":"a","superseded_by":"9a5b2c1e-0000-4000-8000-000000000001","superseded_released":"1"}"#, .unreadable),
+    ])
+    func supersededTail(_ line: String, _ expected: SupersededTail.Reading) {
+        var line = line
+        let reading = line.withUTF8 { SupersededTail.read(UnsafeRawBufferPointer($0)) }
+        #expect(reading == expected)
+    }
+
     /// SQLite's bytes compared in place agree with what was bound: empty text, U+0000 inside text,
     /// non-ASCII, NULL and integers.
     @Test func rawStatementsBindAndCompareInPlace() throws {

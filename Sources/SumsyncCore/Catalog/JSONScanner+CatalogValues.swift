@@ -108,6 +108,11 @@ extension JSONScanner {
         return decoded.withUTF8 { Self.lowercasedGUID($0.baseAddress, $0.count) }
     }
 
+    /// The GUID in `bytes` (8-4-4-4-12 hex digits, either case), lowercased; nil for anything else.
+    static func lowercasedGUID(_ bytes: UnsafeRawBufferPointer) -> String? {
+        lowercasedGUID(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+    }
+
     private static func lowercasedGUID(_ p: UnsafePointer<UInt8>?, _ count: Int) -> String? {
         guard count == 36, let p, p[8] == 0x2D, p[13] == 0x2D, p[18] == 0x2D, p[23] == 0x2D else { return nil }
         // Check the 32 hex digits eight at a time (SWAR), in five overlapping words; the bytes known to
