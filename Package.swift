@@ -40,32 +40,99 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The layers, bottom to top; each target depends only on those below it, so the compiler refuses
+        // a back-edge. docs/architecture.md walks one sync through them.
         .target(
-            name: "SumsyncCore",
+            name: "SumsyncModel",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "SumsyncFormats",
+            dependencies: ["SumsyncModel", "CZlib"]
+        ),
+        .target(
+            name: "SumsyncSchedule",
+            dependencies: ["SumsyncModel", "SumsyncFormats"]
+        ),
+        .target(
+            name: "SumsyncConfig",
+            dependencies: [
+                "SumsyncModel",
+                "SumsyncSchedule",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "SumsyncStore",
+            dependencies: [
+                "SumsyncModel",
+                "SumsyncFormats",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SumsyncSync",
+            dependencies: [
+                "SumsyncModel",
+                "SumsyncFormats",
+                "SumsyncSchedule",
+                "SumsyncStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
+            name: "SumsyncControl",
+            dependencies: [
+                "SumsyncModel",
+                "SumsyncFormats",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .target(
+            name: "SumsyncDaemon",
             dependencies: [
                 "SystemdKit",
-                "CZlib",
+                "SumsyncModel",
+                "SumsyncFormats",
+                "SumsyncSchedule",
+                "SumsyncConfig",
+                "SumsyncStore",
+                "SumsyncSync",
+                "SumsyncControl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOFoundationCompat", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        // Test and benchmark tooling: catalog generation and change-stream benchmarks; never linked by
+        // sumsyncd or sumsyncctl.
+        .target(
+            name: "SumsyncTestSupport",
+            dependencies: ["SumsyncModel", "SumsyncFormats", "SumsyncStore"]
         ),
         .executableTarget(
             name: "sumsyncd",
             dependencies: [
-                "SumsyncCore",
+                "SumsyncDaemon",
+                "SumsyncConfig",
+                "SumsyncModel",
                 "SystemdKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,25 +141,34 @@ let package = Package(
         .executableTarget(
             name: "sumsyncctl",
             dependencies: [
-                "SumsyncCore",
+                "SumsyncModel",
+                "SumsyncFormats",
+                "SumsyncSchedule",
+                "SumsyncConfig",
+                "SumsyncStore",
+                "SumsyncSync",
+                "SumsyncControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "sumsync-bench",
             dependencies: [
-                "SumsyncCore",
+                "SumsyncTestSupport",
+                "SumsyncModel",
+                "SumsyncStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "SumsyncCoreTests",
-            dependencies: ["SumsyncCore", "SystemdKit"]
+            dependencies: ["SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync", "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SystemdKit"]
         ),
         .testTarget(
             name: "SumsyncIntegrationTests",
             dependencies: [
-                "SumsyncCore",
+                "SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync",
+                "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncTestSupport
 
 /// `sumsync-bench`: tools for `make bench` and `make demo` (not installed).
 @main

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncConfig
 
 /// `sumsyncctl check-config [FILE]`: exit 0 if valid, else one line per problem and exit 1.
 struct CheckConfigCommand: ParsableCommand {

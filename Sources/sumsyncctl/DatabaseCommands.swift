@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncConfig
+import SumsyncModel
+import SumsyncStore
 
 extension GlobalOptions {
     /// The site database, opened read-only: works while the daemon runs or is stopped.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncConfig
+import SumsyncFormats
+import SumsyncModel
+import SumsyncSync
 
 /// `sumsyncctl export --output FILE [--since VERSION] --signing-key KEY [--from-catalog URL]`.
 struct ExportCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncControl
 
 /// `sumsyncctl import FILE [--force]`: have the running daemon of a disconnected top-level site import a
 /// signed bundle, and wait for the result.

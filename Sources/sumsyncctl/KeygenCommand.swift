@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncSync
 
 /// `sumsyncctl keygen --output NAME`: a new Ed25519 key pair for signing export bundles.
 struct KeygenCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncControl
 
 /// `sumsyncctl ping`: asks the running daemon who and how it is.
 struct PingCommand: AsyncParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncConfig
+import SumsyncFormats
+import SumsyncModel
+import SumsyncSchedule
 
 /// `sumsyncctl schedule next [EXPRESSION] [--after RFC3339] [--count N]`.
 struct ScheduleCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncControl
+import SumsyncModel
 
 /// `sumsyncctl status [--json]`: this site and its descendants.
 struct StatusCommand: AsyncParsableCommand {

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncConfig
+import SumsyncControl
+import SumsyncFormats
+import SumsyncModel
+import SumsyncStore
 
 /// `sumsyncctl`: the admin's command line for a sumsync site.
 @main
@@ -66,7 +70,7 @@ struct GlobalOptions: ParsableArguments {
         } catch {
             throw fail(error.description)
         }
-        guard answer.status == 200 else { throw fail(ControlClient.errorMessage(answer.body)) }
+        guard answer.status == 200 else { throw fail(ErrorBody.message(answer.body)) }
         return answer.body
     }
 

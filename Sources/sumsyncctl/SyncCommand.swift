@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SumsyncCore
+import SumsyncControl
 
 /// `sumsyncctl sync [--full] [--wait]`: ask the running daemon to sync now.
 struct SyncCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import SumsyncCore
+import SumsyncDaemon
 import SystemdKit
 
 /// `sumsyncd`: parses arguments, bootstraps logging and runs one site's daemon.

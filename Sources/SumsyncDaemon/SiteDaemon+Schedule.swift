@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import Logging
+import SumsyncFormats
+import SumsyncSchedule
+
+extension SiteDaemon {
+    /// Starts the top-level site's schedule: catch-up, the wall-clock timer and retries.
+    func startSchedule() {
+        guard siteConfig.parent == nil else { return }
+        if isDisconnectedTop {
+            if let schedule = config.sync.schedule {
+                logger.warning("[sync] schedule '\(schedule)' is ignored: \(disconnectedNotice)")
+            }
+            return
+        }
+        let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
+        let last = (try? store.pool.read { db in
+            try String.fetchOne(db, sql: "SELECT last_scheduled_run FROM site_state WHERE id = 1")
+        }).flatMap { $0.flatMap(RFC3339.parse) }
+        scheduleState = ScheduleStateMachine(
+            schedule: schedule, localZone: .current, retryInterval: TimeInterval(config.sync.retryInterval.seconds),
+            randomizedDelay: TimeInterval(config.sync.randomizedDelay.seconds), lastScheduledRun: last
+        )
+        timer = WallClockTimer(
+            fired: { Task { await self.scheduleEvent { $0.timerFired(now: Date()) } } },
+            jumped: {
+                Task {
+                    await self.logger.notice("The wall clock jumped; re-planning the schedule.")
+                    await self.scheduleEvent { $0.clockJumped(now: Date()) }
+                }
+            }
+        )
+        scheduleEvent { $0.start(now: Date()) }
+    }
+
+    /// Feeds one event to the schedule and carries out its actions.
+    func scheduleEvent(_ event: (inout ScheduleStateMachine) -> [ScheduleStateMachine.Action]) {
+        guard var state = scheduleState else { return }
+        let actions = event(&state)
+        scheduleState = state
+        for action in actions {
+            switch action {
+            case .arm(let date):
+                timer?.arm(date)
+                let next = state.nextRun
+                if next != nextScheduledRun {
+                    nextScheduledRun = next
+                    notifier.status(statusLine())
+                }
+            case .recordScheduledRun(let date):
+                do {
+                    try store.pool.write { db in
+                        try db.execute(
+                            sql: "UPDATE site_state SET last_scheduled_run = ? WHERE id = 1", arguments: [RFC3339.format(date)]
+                        )
+                    }
+                } catch {
+                    logger.error("Cannot store the last scheduled run: \(error)")
+                }
+            case .sync(let trigger):
+                if trigger == .catchUp {
+                    logger.notice(
+                        "A scheduled sync was missed while the daemon was down; running it now.",
+                        metadata: ["sync.trigger": "catch-up"].with(.catchUpRun)
+                    )
+                }
+                Task { await self.requestSync(trigger: trigger, source: trigger == .retry ? "retry schedule" : "schedule") }
+            }
+        }
+    }
+
+    /// The schedule after a reload.
+    func rescheduleAfterReload() {
+        guard siteConfig.parent == nil, scheduleState != nil else { return }
+        let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
+        let retry = TimeInterval(config.sync.retryInterval.seconds)
+        let delay = TimeInterval(config.sync.randomizedDelay.seconds)
+        scheduleEvent {
+            $0.configure(schedule: schedule, localZone: .current, retryInterval: retry, randomizedDelay: delay, now: Date())
+        }
+    }
+}

@@ -1,0 +1,314 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SumsyncConfig
+import SumsyncControl
+import SumsyncModel
+import SumsyncSchedule
+import SumsyncStore
+import SumsyncSync
+import SystemdKit
+
+/// One site's `sumsyncd`: config, site database, the site-to-site listener, the control socket, signals
+/// and the service manager protocol, wired together.
+public actor SiteDaemon {
+    /// The site this daemon serves.
+    public nonisolated let site: SiteCode
+    let options: DaemonOptions
+    let paths: SitePaths
+    let store: SiteStore
+    let notifier: Notifier
+    let loader: ConfigLoader
+    var logger: Logger
+    var config: HierarchyConfig
+    /// The config and logger as they were at start, for the listeners, which are made once.
+    nonisolated let siteConfigAtStart: SiteConfig
+    nonisolated let loggerAtStart: Logger
+    let startedAt = ContinuousClock.now
+    let httpClient: HTTPClient
+    /// Made at the start of ``run()``; runs every sync.
+    var coordinator: SyncCoordinator!
+    var lastOutcome: SyncEngine.Outcome?
+    /// When the schedule fires next (top-level site with a schedule).
+    var nextScheduledRun: Date?
+    var lastNotifiedVersion: Int?
+    var retryTask: Task<Void, Never>?
+    var failedAttempts = 0
+    var backgroundTasks: [Task<Void, Never>] = []
+    var scheduleState: ScheduleStateMachine?
+    /// Prometheus metrics, served on `metrics-listen` when set.
+    nonisolated let metrics = SiteMetrics()
+    var timer: WallClockTimer?
+    /// Sync requests to children, status from and to the rest of the hierarchy.
+    let links: HierarchyLinks
+    /// Change streams written for the children, shared between them.
+    nonisolated let feeds: ChangeFeedCache
+
+    /// Loads and validates the config, makes the folders and opens the site database.
+    ///
+    /// Every failure here is one clear line for the admin; nothing is listening yet.
+    public init(options: DaemonOptions, logger: Logger, notifier: Notifier, loader: ConfigLoader = ConfigLoader())
+        throws(DaemonError)
+    {
+        let config: HierarchyConfig
+        do {
+            config = try loader.load(path: options.configPath)
+        } catch {
+            throw DaemonError(errno: EINVAL, "invalid config: \(error.description)")
+        }
+        guard let code = SiteCode(options.site) else {
+            throw DaemonError(errno: EINVAL, "invalid site code '\(options.site)': use 3 characters of A–Z and 0–9")
+        }
+        guard config.site(code) != nil else {
+            let known = config.sites.map(\.code.rawValue).joined(separator: ", ")
+            throw DaemonError(errno: ENOENT, "site \(code) is not in \(options.configPath) (it lists \(known))")
+        }
+        let paths = SitePaths(site: code, stateDirectory: options.stateDirectory, runtimeDirectory: options.runtimeDirectory)
+        do {
+            try paths.createDirectories()
+        } catch {
+            throw DaemonError(errno: EACCES, "cannot create \(paths.stateDirectory) or \(paths.runtimeDirectory): \(ConfigLoader.reason(error))")
+        }
+        do {
+            self.store = try SiteStore(path: paths.database)
+        } catch {
+            throw DaemonError(errno: EIO, error.message)
+        }
+        var logger = logger
+        logger[metadataKey: "site.code"] = "\(code)"
+        self.site = code
+        self.options = options
+        self.paths = paths
+        self.notifier = notifier
+        self.loader = loader
+        self.logger = logger
+        self.config = config
+        self.siteConfigAtStart = config.site(code)!
+        self.loggerAtStart = logger
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.timeout.connect = .seconds(10)
+        httpConfiguration.decompression = .disabled
+        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        self.feeds = ChangeFeedCache(folder: paths.stateDirectory)
+        let signer = config.hierarchy.key.map { RequestSigner(key: $0) }
+        let metrics = self.metrics
+        self.links = HierarchyLinks(
+            site: code, store: store,
+            client: SiteClient(httpClient: httpClient, signer: signer ?? RequestSigner(key: Data()), site: code),
+            config: config, logger: logger, onLinkChange: { child, link in metrics.link(child: child, state: link) }
+        )
+    }
+
+    var siteConfig: SiteConfig { config.site(site)! }
+
+    /// Serves until SIGTERM or SIGINT; returns after a clean stop, throws when a listener cannot start.
+    public func run() async throws(DaemonError) {
+        coordinator = makeCoordinator()
+        if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
+            logger.warning("\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied.")
+        }
+        let signals = SignalStream([SIGHUP, SIGUSR1, SIGTERM, SIGINT])
+        defer { signals.cancel() }
+        try removeStaleControlSocket()
+        try checkSiteAddress()
+        let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
+        let siteApp = makeSiteApplication { readyContinuation.yield() }
+        let controlApp = makeControlApplication { readyContinuation.yield() }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: siteApp), .init(service: controlApp)]
+        if let metricsApp = try makeMetricsApplication(onRunning: { readyContinuation.yield() }) {
+            services.append(.init(service: metricsApp))
+        }
+        let listeners = services.count
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    var pending = listeners
+                    for await _ in readiness {
+                        pending -= 1
+                        if pending == 0 { break }
+                    }
+                    guard !Task.isCancelled else { return }
+                    await self.becameReady()
+                    for await number in signals.signals {
+                        await self.handle(signal: number, group: group)
+                    }
+                }
+                // The service group ends first: after a graceful shutdown, or with a listener's error.
+                try await tasks.next()
+                tasks.cancelAll()
+                try await tasks.waitForAll()
+            }
+        } catch {
+            try? await httpClient.shutdown()
+            throw describeListenerError(error)
+        }
+        try? await httpClient.shutdown()
+        logger.info("Stopped.")
+    }
+
+    func becameReady() {
+        let site = siteConfig
+        logger.info(
+            "Ready: site \(site.code) listening on \(site.url), control socket \(paths.controlSocket).",
+            metadata: [
+                "catalog.version": "\((try? store.catalogVersion()) ?? 0)",
+                "hierarchy.key-file": "\(config.hierarchy.keyFile ?? "none")",
+                "config.file": "\(options.configPath)",
+            ].with(.daemonReady)
+        )
+        notifier.ready(status: statusLine())
+        startBackgroundWork()
+    }
+
+    /// What runs once the daemon is ready: a child's catch-up from its parent, and the staleness watch.
+    func startBackgroundWork() {
+        lastNotifiedVersion = try? store.catalogVersion()
+        startSchedule()
+        if let parent = siteConfig.parent {
+            logger.notice(
+                "Catching up with parent \(parent) at start-up.",
+                metadata: ["sync.trigger": "catch-up", "parent.site": "\(parent)"].with(.catchUpRun)
+            )
+            backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
+        }
+        backgroundTasks.append(
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(30))
+                    await self.links.checkStaleness(ownVersion: (try? self.store.catalogVersion()) ?? 0)
+                }
+            }
+        )
+    }
+
+    func handle(signal number: Int32, group: ServiceGroup) async {
+        switch number {
+        case SIGUSR1:
+            await requestSync(trigger: .manual, source: "SIGUSR1")
+        case SIGHUP:
+            await reload()
+        case SIGTERM, SIGINT:
+            logger.info("Stopping on \(number == SIGTERM ? "SIGTERM" : "SIGINT").", metadata: [:].with(.daemonStopping))
+            notifier.stopping(status: "Stopping.")
+            if await coordinator.current != nil {
+                logger.notice("Stopping the running sync; it is rolled back and nothing of it is applied.")
+            }
+            await coordinator.stop()
+            retryTask?.cancel()
+            timer?.cancel()
+            backgroundTasks.forEach { $0.cancel() }
+            await links.stop()
+            await group.triggerGracefulShutdown()
+        default:
+            break
+        }
+    }
+
+    /// Reads the config again and swaps it in; a broken one keeps the current config running.
+    func reload() async {
+        notifier.reloading(status: "Reloading configuration.")
+        do throws(ConfigError) {
+            let fresh = try loader.load(path: options.configPath)
+            guard let mine = fresh.site(site) else {
+                throw ConfigError(issues: [
+                    ConfigIssue(file: options.configPath, keyPath: "site", message: "site \(site) is no longer listed")
+                ])
+            }
+            if mine.url != siteConfig.url {
+                logger.warning(
+                    "The new config moves site \(site) to \(mine.url); the listener stays on \(siteConfig.url) until the daemon restarts."
+                )
+            }
+            config = fresh
+            await links.update(config: fresh)
+            rescheduleAfterReload()
+            logger.notice(
+                "Configuration reloaded from \(options.configPath).",
+                metadata: ["config.file": "\(options.configPath)"].with(.configReloaded)
+            )
+        } catch {
+            logger.error(
+                "Configuration rejected, still running on the previous one: \(error.summary)",
+                metadata: ["config.file": "\(options.configPath)", "config.errors": "\(error.description)"]
+                    .with(.configRejected)
+            )
+        }
+        notifier.ready(status: statusLine())
+    }
+
+    /// The one-line summary shown by `systemctl status` and `sumsyncctl ping`.
+    func statusLine() -> String {
+        let version = (try? store.catalogVersion()) ?? 0
+        var line = "Idle. Catalog v\(version)."
+        if let last = lastOutcome, last.result == .failed {
+            line += " Last sync failed: \(last.error ?? "unknown error")."
+        }
+        if siteConfig.parent != nil {
+            let parent = siteConfig.parent!.rawValue
+            return line + " Syncs from parent \(parent)."
+        }
+        if config.upstream.disconnected {
+            return line + " Disconnected: syncs by import only."
+        }
+        if let next = nextScheduledRun {
+            return line + " Next sync \(RFC3339.format(next))."
+        }
+        return line + (config.sync.schedule == nil ? " No schedule." : " Schedule has no next run.")
+    }
+
+    func ping() async -> ControlProtocol.Ping {
+        let uptime = ContinuousClock.now - startedAt
+        let running = await coordinator.current
+        var status = statusLine()
+        if let running { status = "Synchronizing (\(running.trigger.rawValue)): \(running.progress.snapshot.line)" }
+        return ControlProtocol.Ping(
+            site: site.rawValue, pid: getpid(), uptimeSeconds: Int(uptime.components.seconds),
+            state: running == nil ? "idle" : "synchronizing", catalogVersion: (try? store.catalogVersion()) ?? 0,
+            nextSync: nextSyncText(), status: status
+        )
+    }
+
+    /// A socket file left by a daemon that died is removed; one that answers means another daemon runs.
+    func removeStaleControlSocket() throws(DaemonError) {
+        let path = paths.controlSocket
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        if UnixSocketProbe.isListening(path) {
+            throw DaemonError(
+                errno: EADDRINUSE,
+                "another sumsyncd already serves site \(site) (its control socket \(path) answers); stop it first"
+            )
+        }
+        unlink(path)
+    }
+
+    /// Binds the site's address once before the real listener does, so a busy port is one clear line
+    /// before anything starts, rather than an error from deep in the server.
+    func checkSiteAddress() throws(DaemonError) {
+        let site = siteConfig
+        if let code = UnixSocketProbe.bindError(host: site.host, port: site.port) {
+            throw listenError(code: code)
+        }
+    }
+
+    nonisolated func listenError(code: Int32) -> DaemonError {
+        let site = siteConfigAtStart
+        if code == EADDRINUSE {
+            return DaemonError(
+                errno: code,
+                "cannot listen on \(site.url) for site \(site.code): address already in use; is another sumsyncd or program using port \(site.port)? (`ss -ltnp 'sport = :\(site.port)'`)"
+            )
+        }
+        return DaemonError(errno: code, "cannot listen on \(site.url) for site \(site.code): \(String(cString: strerror(code)))")
+    }
+
+    nonisolated func describeListenerError(_ error: any Error) -> DaemonError {
+        if let error = error as? DaemonError { return error }
+        if let io = error as? IOError { return listenError(code: io.errnoCode) }
+        return DaemonError(errno: EIO, "listener failed: \(error)")
+    }
+}

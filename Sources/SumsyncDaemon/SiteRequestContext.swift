@@ -1,0 +1,26 @@
+import Hummingbird
+import Logging
+import NIOCore
+import SumsyncModel
+
+/// The request context of the site-to-site listener: the peer's address, and the site that signed the
+/// request once ``SignatureMiddleware`` has verified it.
+public struct SiteRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The TCP peer, for refusal logs.
+    public let peer: String
+    /// The verified sending site.
+    public var caller: SiteCode?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        if let address = source.channel.remoteAddress, let ip = address.ipAddress {
+            self.peer = address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
+        } else {
+            self.peer = "unknown"
+        }
+    }
+
+    /// Signed bodies are small control messages; changes flow in responses, not requests.
+    public var maxUploadSize: Int { SignatureMiddleware.maxBodySize }
+}

@@ -1,0 +1,2 @@
+/// Decides, before validation, which lines of a catalog are already known (see
+/// ``CatalogLineReader/forEachLine(known:onInvalidLine:_:)``).

@@ -1,0 +1,308 @@
+import Foundation
+import GRDB
+import SumsyncFormats
+import SumsyncModel
+
+/// Applies a downloaded change stream (see ``ChangeFeed``) inside the caller's write transaction.
+///
+/// The stream must be whole: its header's counts, its lines and its trailer must agree, or nothing is
+/// applied. The child mirrors its parent: records overwrite stored ones, `expired` is the parent's
+/// verdict, supersedence is recomputed from the same lists (an empty site's first full snapshot takes it
+/// as the stream carries it), and the catalog version becomes the parent's.
+/// An imported site bundle is applied the same way, mirroring the site it was exported from.
+struct ChangeApplier: Sendable {
+    let path: String
+    /// Who sent the stream, for messages: `parent CAS`, `bundle /srv/export.bundle`.
+    let source: String
+    /// The header the stream must start with (a bundle's signed manifest promises it); nil = any.
+    var expectedHeader: ChangeFeed.Header? = nil
+
+    func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
+        var phases = PhaseTimes()
+        return try apply(db, progress: progress, phases: &phases)
+    }
+
+    /// `apply`, noting how long its phases took in `phases`.
+    func apply(_ db: Database, progress: SyncProgress, phases: inout PhaseTimes) throws -> (ChangeCounts, Int) {
+        try ChangeLog.begin(db)
+        try Supersedence.beginTouching(db)
+        try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
+        let syncNumber = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
+        let versionBefore = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+        let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
+        let columns = RecordParameters.columns.joined(separator: ", ")
+        let insert = try RawStatement(db, sql: "INSERT INTO updates (\(columns)) VALUES (\(RecordParameters.placeholders))")
+        let update = try RawStatement(db, sql: "UPDATE updates SET \(RecordParameters.assignments) WHERE id = ?1")
+        // An empty site's first snapshot from a stream that carries supersedence: rows are written whole,
+        // and the pairs from each record's list, so supersedence needs no second pass.
+        let insertWhole = try RawStatement(
+            db,
+            sql: "INSERT INTO updates (\(columns), superseded_by, superseded_released) VALUES (\(RecordParameters.placeholders), ?20, ?21)")
+        let pair = try RawStatement(
+            db, sql: "INSERT INTO supersessions (target, by_id, by_released) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+        // A full snapshot lists every update: an unchanged one only gets this sync's number.
+        let touch = try RawStatement(db, sql: "UPDATE updates SET seen_sync = ?2 WHERE id = ?1")
+        // What is stored, column by column (the record's columns after `id`), decides the change kind
+        // and whether to write at all.
+        let lookup = try RawStatement(
+            db, sql: "SELECT \(RecordParameters.columns[1..<18].joined(separator: ", ")) FROM updates WHERE id = ?1")
+        let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
+        let marker = try ChangeLog.Marker(db)
+        let tracker = try Supersedence.Tracker(db)
+        let reader = try CatalogLineReader(path: path)
+        defer { try? SiteStore.setLargeCache(false, db) }
+        var header: ChangeFeed.Header?
+        var trailer: ChangeFeed.Trailer?
+        var upserts = 0
+        var removals = 0
+        var firstSnapshot = false
+        /// Taking the stream's supersedence as it is (see ``SupersededTail``); `false` after a line whose
+        /// tail could not be read, and then supersedence is worked out here after all.
+        var takesSupersedence = false
+        var supersedenceUnreadable = false
+        let decoder = JSONDecoder()
+        try reader.forEachLine { number, bytes in
+            if number & 1023 == 0 {
+                if progress.isStopRequested { throw SyncError.cancelled }
+                progress.advance(to: upserts + removals)
+            }
+            guard trailer == nil else { throw SyncError("the change stream from \(source) has lines after its end") }
+            guard let header else {
+                let parsed = try decodeLine(ChangeFeed.Header.self, "a change stream header", number, bytes, decoder)
+                guard parsed.sumsync == "changes" else { throw SyncError("\(source) sent something that is not a change stream") }
+                if var promised = expectedHeader {
+                    // A manifest promises the frame; what the records carry is covered by its signed digest.
+                    promised.supersededBy = parsed.supersededBy
+                    guard parsed == promised else {
+                        throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
+                    }
+                }
+                header = parsed
+                firstSnapshot = parsed.full && !anyStored && versionBefore == 0
+                takesSupersedence = firstSnapshot && parsed.supersededBy == true
+                if !firstSnapshot { try SiteStore.setLargeCache(true, db) }
+                progress.enter(.applying, total: parsed.upserts + parsed.removals)
+                return
+            }
+            if upserts < header.upserts {
+                let record = try CatalogRecordParser.parse(bytes, line: number)
+                let languages = JSONText.array(record.languages)
+                let supersedes = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
+                upserts += 1
+                let after = Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch)
+                if firstSnapshot {
+                    if takesSupersedence {
+                        switch SupersededTail.read(bytes) {
+                        case .none:
+                            insertWhole.bind(20, nil as String?)
+                            insertWhole.bind(21, nil as Int64?)
+                        case .superseded(let by, let released):
+                            insertWhole.bind(20, by)
+                            insertWhole.bind(21, released)
+                        case .unreadable:
+                            takesSupersedence = false
+                            supersedenceUnreadable = true
+                        }
+                    }
+                    guard takesSupersedence else {
+                        RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                        try insert.run()
+                        return
+                    }
+                    RecordParameters.bind(insertWhole, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try insertWhole.run()
+                    for target in record.supersedes where target != record.id {
+                        pair.bind(1, target)
+                        pair.bind(2, record.id)
+                        pair.bind(3, record.releasedEpoch)
+                        try pair.run()
+                    }
+                    return
+                }
+                lookup.bind(1, record.id)
+                guard try lookup.step() else {
+                    lookup.reset()
+                    RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try insert.run()
+                    try marker.mark(record.id, .new)
+                    try tracker.wrote(record.id, before: nil, after: after)
+                    return
+                }
+                let same = Self.holds(lookup, record, languages: languages, supersedes: supersedes)
+                let wasExpired = lookup.bool(13)
+                let before = Supersedence.Stored(supersedes: lookup.text(11), releasedEpoch: lookup.int64(9))
+                lookup.reset()
+                if !same {
+                    RecordParameters.bind(update, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    try update.run()
+                    try marker.mark(record.id, !wasExpired && record.expired ? .expired : .revised)
+                    try tracker.wrote(record.id, before: before, after: after)
+                } else if header.full {
+                    // In a full snapshot every listed update is stamped, so the rest can be found by seen_sync.
+                    touch.bind(1, record.id)
+                    touch.bind(2, syncNumber)
+                    try touch.run()
+                }
+            } else if removals < header.removals {
+                let id = try removedID(bytes, line: number, decoder: decoder)
+                removals += 1
+                delete.bind(1, id)
+                guard try delete.step() else { return delete.reset() }
+                let supersedes = delete.text(0)
+                while try delete.step() {}
+                delete.reset()
+                try marker.mark(id, .removed)
+                try tracker.removed(id, supersedes: supersedes)
+            } else {
+                trailer = try decodeLine(ChangeFeed.Trailer.self, "the stream's end line", number, bytes, decoder)
+            }
+        }
+        phases.mark("rows")
+        guard let header, let trailer, trailer.end == header.to, trailer.upserts == upserts, trailer.removals == removals
+        else {
+            throw SyncError("the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
+        }
+        if firstSnapshot {
+            if supersedenceUnreadable {
+                // Rows written before the unreadable line took the stream's values: start from none.
+                try db.execute(sql: "UPDATE updates SET superseded_by = NULL, superseded_released = NULL WHERE superseded_by IS NOT NULL")
+            }
+            if takesSupersedence {
+                phases.mark("supersedence (the stream's)")
+            } else {
+                try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: true)
+                phases.mark("supersedence")
+            }
+            var counts = ChangeCounts()
+            counts.new = upserts
+            let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to, logged: false)
+            return (counts, version)
+        }
+        if header.full {
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO changes_pending (update_id, kind) SELECT id, 'removed' FROM updates WHERE seen_sync != ?;
+                    DELETE FROM updates WHERE seen_sync != ?;
+                    """,
+                arguments: [syncNumber, syncNumber]
+            )
+            try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: false)
+        } else {
+            try Supersedence.update(db)
+        }
+        phases.mark("supersedence")
+        var counts = try ChangeLog.pendingCounts(db)
+        if header.full {
+            // After a full snapshot the site holds exactly what it listed, whatever the kept count said.
+            counts.unchanged = upserts - (counts.new + counts.revised + counts.expired + counts.superseded)
+        }
+        let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to)
+        phases.mark("change log")
+        return (counts, version)
+    }
+
+    /// Whether the row `lookup` stands on (the record's columns after `id`) holds exactly `record`.
+    private static func holds(_ lookup: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?) -> Bool {
+        lookup.holds(0, Int64(record.revision)) && lookup.holds(1, record.title) && lookup.holds(2, record.product)
+            && lookup.holds(3, record.classification) && lookup.holds(4, languages) && lookup.holds(5, record.kb)
+            && lookup.holds(6, record.bulletin) && lookup.holds(7, record.severity) && lookup.holds(8, record.released)
+            && lookup.holds(9, record.releasedEpoch) && lookup.holds(10, record.revised) && lookup.holds(11, supersedes)
+            && lookup.holds(12, record.expired ? 1 : 0) && lookup.holds(13, record.expired ? 1 : 0)
+            && lookup.holds(14, record.size) && lookup.holds(15, record.url) && lookup.holds(16, record.description)
+    }
+
+    /// The id of a removal line, `{"removed":"<id>"}`: read in place when it is written the way
+    /// ``ChangeFeed`` writes it, decoded as JSON otherwise (ids compare lowercased, as stored).
+    private func removedID(_ bytes: UnsafeRawBufferPointer, line number: Int, decoder: JSONDecoder) throws -> String {
+        let prefix = #"{"removed":""#.utf8
+        let suffix = #""}"#.utf8
+        let count = bytes.count - prefix.count - suffix.count
+        if count == 36, bytes.starts(with: prefix), bytes.reversed().starts(with: suffix.reversed()),
+            let id = JSONScanner.lowercasedGUID(UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(prefix.count + count)]))
+        {
+            return id
+        }
+        return try decodeLine(ChangeFeed.Removal.self, "a removal", number, bytes, decoder).removed.lowercased()
+    }
+
+    /// A line of the stream's own frame (header, removal, end), or an error that names the line.
+    private func decodeLine<T: Decodable>(
+        _ type: T.Type, _ what: String, _ number: Int, _ bytes: UnsafeRawBufferPointer, _ decoder: JSONDecoder
+    ) throws -> T {
+        do {
+            return try decoder.decode(type, from: Data(bytes))
+        } catch {
+            throw SyncError("malformed change stream from \(source): line \(number) is not \(what); nothing was applied")
+        }
+    }
+}
+
+/// The `superseded_by` and `superseded_released` a change stream's record carries last, in the shape
+/// ``UpdateRow/writeLine(_:from:into:)`` writes them: `,"superseded_by":"<id>","superseded_released":<n>}`.
+/// Read from the line's end, so the catalog parser needs no fields it would otherwise ignore.
+enum SupersededTail {
+    enum Reading: Equatable {
+        /// The record carries none: nothing supersedes it.
+        case none
+        case superseded(by: String, released: Int64)
+        /// The line names `superseded_by` but not in that shape.
+        case unreadable
+    }
+
+    private static let byKey = Array(#","superseded_by":""#.utf8)
+    private static let releasedKey = Array(#"","superseded_released":"#.utf8)
+    private static let name = Array(#""superseded_by""#.utf8)
+
+    static func read(_ line: UnsafeRawBufferPointer) -> Reading {
+        guard let tail = tail(line) else {
+            return mentions(line) ? .unreadable : .none
+        }
+        return tail
+    }
+
+    /// Whether `"superseded_by"` appears in the line (inside a JSON string its quotes would be escaped).
+    /// Most lines of a snapshot carry no supersedence and come here, so it looks for the name's `_` (11
+    /// bytes in), a byte catalog lines seldom hold, with `memchr`, rather than comparing at every quote.
+    private static func mentions(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard let base = line.baseAddress, line.count >= name.count else { return false }
+        let underscore = 11
+        var from = underscore
+        let last = line.count - name.count + underscore  // the last place the name's `_` can be
+        while from <= last, let hit = memchr(base + from, Int32(UInt8(ascii: "_")), last - from + 1) {
+            let start = base.distance(to: UnsafeRawPointer(hit)) - underscore
+            if line[start..<(start + name.count)].elementsEqual(name) { return true }
+            from = start + underscore + 1
+        }
+        return false
+    }
+
+    private static func tail(_ line: UnsafeRawBufferPointer) -> Reading? {
+        var end = line.count - 1
+        guard end > 0, line[end] == UInt8(ascii: "}") else { return nil }
+        var released: Int64 = 0
+        var scale: Int64 = 1
+        var digits = 0
+        end -= 1
+        while end >= 0, (0x30...0x39).contains(line[end]), digits < 18 {
+            released += Int64(line[end] - 0x30) * scale
+            scale *= 10
+            digits += 1
+            end -= 1
+        }
+        guard digits > 0 else { return nil }
+        if end >= 0, line[end] == UInt8(ascii: "-") {
+            released = -released
+            end -= 1
+        }
+        let idEnd = end + 1 - releasedKey.count
+        let idStart = idEnd - 36
+        guard idStart - byKey.count >= 0,
+            line[idEnd...end].elementsEqual(releasedKey),
+            line[(idStart - byKey.count)..<idStart].elementsEqual(byKey)
+        else { return nil }
+        guard let id = JSONScanner.lowercasedGUID(UnsafeRawBufferPointer(rebasing: line[idStart..<idEnd])) else {
+            return .unreadable
+        }
+        return .superseded(by: id, released: released)
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+import GRDB
+import SumsyncFormats
+import SumsyncModel
+
+/// The site-to-site change stream (`GET /v1/changes?since=V`), written from one consistent read of the
+/// site database. See docs/protocol.md.
+///
+/// ```
+/// {"sumsync":"changes","site":"CAS","from":3,"to":5,"full":false,"upserts":2,"removals":1}
+/// <2 catalog lines: the full update records, `expired` as this site holds it>
+/// {"removed":"<id>"}
+/// {"end":5,"upserts":2,"removals":1}
+/// ```
+/// `since=0`, or a `since` ahead of this site, gives the full snapshot (`"full":true`): the receiver then
+/// removes whatever the snapshot does not list.
+enum ChangeFeed {
+    struct Header: Codable, Equatable {
+        var sumsync = "changes"
+        var site: String
+        var from: Int
+        var to: Int
+        var full: Bool
+        var upserts: Int
+        var removals: Int
+        /// The records carry the sending site's `superseded_by` and `superseded_released` (last in the
+        /// line, when it has them): an empty child then takes them as they are instead of working out
+        /// supersedence again. Absent from older sites' streams.
+        var supersededBy: Bool? = nil
+
+        enum CodingKeys: String, CodingKey {
+            case sumsync, site, from, to, full, upserts, removals
+            case supersededBy = "superseded_by"
+        }
+    }
+
+    struct Trailer: Codable, Equatable {
+        var end: Int
+        var upserts: Int
+        var removals: Int
+    }
+
+    struct Removal: Codable, Equatable {
+        var removed: String
+    }
+
+    /// `since` is older than the retained change log: the child must resync from `since=0`.
+    struct TooOld: Error {
+        let floor: Int
+    }
+
+    /// The stored update count disagrees with the rows read: the database needs a look.
+    struct CountMismatch: Error, CustomStringConvertible {
+        let promised: Int
+        let found: Int
+        var description: String {
+            "the site database holds \(found) updates but records \(promised) (site_state.update_count); run `sumsyncctl sync --full` at this site to recount"
+        }
+    }
+
+    /// Writes the feed for `since` to `path` and returns its header.
+    static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
+        var phases = PhaseTimes()
+        return try write(store: store, site: site, since: since, to: path, phases: &phases)
+    }
+
+    /// `write(store:site:since:to:)`, noting its phases.
+    static func write(store: SiteStore, site: SiteCode, since: Int, to path: String, phases: inout PhaseTimes) throws -> Header {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let file = FileHandle(forWritingAtPath: path)
+        else { throw CocoaError(.fileWriteUnknown) }
+        defer { try? file.close() }
+        // The header line is written last, into room kept for it (JSON allows the trailing spaces): the
+        // counts are known once the lines are written, so nothing is counted before.
+        var buffer = Data(repeating: 0x20, count: headerRoom - 1)
+        buffer.append(0x0A)
+        phases.mark("open")
+        let header = try writeLines(store: store, site: site, since: since, headerLast: true) { line in
+            buffer.append(contentsOf: line)
+            buffer.append(0x0A)
+            if buffer.count >= 1 << 20 {
+                try file.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        phases.mark("lines")
+        try file.write(contentsOf: buffer)
+        var headerLine = try JSONEncoder().encode(header)
+        guard headerLine.count < headerRoom else { throw CocoaError(.fileWriteUnknown) }
+        headerLine.append(Data(repeating: 0x20, count: headerRoom - 1 - headerLine.count))
+        try file.seek(toOffset: 0)
+        try file.write(contentsOf: headerLine)
+        phases.mark("file")
+        return header
+    }
+
+    /// Bytes kept for the header line (newline included) in a stream written to a file.
+    static let headerRoom = 256
+
+    /// Produces the feed for `since` one line at a time (without newlines), from one consistent read,
+    /// and returns its header. Export bundles use it too. `headerLast`: emit no header line (the caller
+    /// writes the returned one in front), and count while emitting rather than before.
+    static func write(
+        store: SiteStore, site: SiteCode, since: Int, headerLast: Bool = false, emit: (String) throws -> Void
+    ) throws -> Header {
+        try writeLines(store: store, site: site, since: since, headerLast: headerLast) { line in
+            try emit(String(decoding: line, as: UTF8.self))
+        }
+    }
+
+    /// ``write(store:site:since:headerLast:emit:)`` with each line as UTF-8 bytes.
+    private static func writeLines(
+        store: SiteStore, site: SiteCode, since: Int, headerLast: Bool, emit: ([UInt8]) throws -> Void
+    ) throws -> Header {
+        try store.pool.read { db in
+            let state = try Row.fetchOne(db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
+            let current: Int = state["catalog_version"]
+            let floor: Int = state["change_log_floor"]
+            let full = since <= 0 || since > current
+            if !full && since < floor { throw TooOld(floor: floor) }
+            // One pass: every id changed since `since` with its row, or without one when it is gone (a
+            // removal); removals follow the rows, so they wait in memory (ids only). Rows come in id
+            // order, also in a full snapshot: a child then fills its empty table and id index in order.
+            let columns = UpdateRow.columns.map { "u.\($0)" }.joined(separator: ", ")
+            let rowsSQL = full
+                ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.id"
+                : """
+                SELECT c.update_id, \(columns)
+                FROM (SELECT DISTINCT update_id FROM changes WHERE version > ?1) c LEFT JOIN updates u ON u.id = c.update_id
+                ORDER BY c.update_id
+                """
+            let removalSQL: String? = full ? nil : """
+                SELECT DISTINCT update_id FROM changes c
+                WHERE version > ? AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = c.update_id)
+                """
+            let arguments: StatementArguments = full ? [] : [since]
+            var header = Header(
+                site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0, supersededBy: true)
+            if !headerLast {
+                // Counted first, in the same snapshot, so the header can promise what follows.
+                // A full snapshot's count is the one each sync keeps; counting would read the whole table.
+                header.upserts = full
+                    ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
+                    : try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM updates WHERE id IN (SELECT update_id FROM changes WHERE version > ?)",
+                        arguments: arguments) ?? 0
+                header.removals = try removalSQL.map {
+                    try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0
+                } ?? 0
+                try emit(Array(try JSONEncoder().encode(header)))
+            }
+            // Rows are read in place and written straight into the line: no row objects per update.
+            let rows = try RawStatement(db, sql: rowsSQL)
+            if !full { rows.bind(1, since) }
+            defer { rows.reset() }
+            var emitted = 0
+            var removedIDs: [String] = []
+            var writer = CatalogJSONWriter()
+            while try rows.step() {
+                guard !rows.isNull(1) else {
+                    removedIDs.append(rows.text(0) ?? "")
+                    continue
+                }
+                UpdateRow.writeLine(rows, from: 1, into: &writer)
+                try emit(writer.out)
+                emitted += 1
+            }
+            // A header sent first promised a count; a stream that breaks its promise is refused anyway.
+            if headerLast {
+                header.upserts = emitted
+            } else if emitted != header.upserts {
+                throw CountMismatch(promised: header.upserts, found: emitted)
+            }
+            for id in removedIDs {
+                try emit(Array(#"{"removed":"\#(id)"}"#.utf8))
+            }
+            let removed = removedIDs.count
+            if headerLast { header.removals = removed }
+            try emit(Array(try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals))))
+            return header
+        }
+    }
+}
+
+/// Stored update rows as catalog records.
+enum UpdateRow {
+    /// The columns ``writeLine(_:from:into:)`` reads, in this order.
+    static let columns = [
+        "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
+        "revised", "supersedes", "expired", "size", "url", "description", "superseded_by", "superseded_released",
+    ]
+
+    /// Writes the catalog line of a row selected with ``columns`` from column `first` on (replacing the
+    /// writer's contents), straight from the stored bytes: `languages` and `supersedes` are stored as the
+    /// JSON arrays the line needs. `expired` is this site's own verdict (upstream's, or superseded long enough), so
+    /// children mirror it rather than recompute it with their own clocks.
+    static func writeLine(_ row: RawStatement, from first: Int32 = 0, into writer: inout CatalogJSONWriter) {
+        writer.out.removeAll(keepingCapacity: true)
+        writer.raw("{")
+        writer.key("id", first: true)
+        text(row, first, into: &writer)
+        writer.key("revision")
+        writer.integer(row.int64(first + 1))
+        for (column, key) in [(2, "title"), (3, "product"), (4, "classification")] as [(Int32, StaticString)] {
+            writer.key(key)
+            text(row, first + column, into: &writer)
+        }
+        writer.key("languages")
+        array(row, first + 5, into: &writer)
+        for (column, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")] as [(Int32, StaticString)]
+        where !row.isNull(first + column) {
+            writer.key(key)
+            text(row, first + column, into: &writer)
+        }
+        if !row.isNull(first + 11) {
+            writer.key("supersedes")
+            array(row, first + 11, into: &writer)
+        }
+        writer.key("expired")
+        writer.raw(row.bool(first + 12) ? "true" : "false")
+        if let size = row.int64OrNil(first + 13) {
+            writer.key("size")
+            writer.integer(size)
+        }
+        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)] where !row.isNull(first + column) {
+            writer.key(key)
+            text(row, first + column, into: &writer)
+        }
+        // Last, in this shape, so an empty child reads them from the line's end (see ``SupersededTail``).
+        if !row.isNull(first + 16) {
+            writer.key("superseded_by")
+            text(row, first + 16, into: &writer)
+            writer.key("superseded_released")
+            writer.integer(row.int64(first + 17))
+        }
+        writer.raw("}")
+    }
+
+    private static func text(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
+        writer.string(utf8: row.utf8(column) ?? UnsafeBufferPointer(start: nil, count: 0))
+    }
+
+    /// A stored list (written by ``JSONText/array(_:)``) as it stands; anything else re-encoded.
+    private static func array(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
+        guard let utf8 = row.utf8(column), utf8.first == UInt8(ascii: "["), utf8.last == UInt8(ascii: "]") else {
+            writer.stringArray(JSONText.decodeArray(row.text(column) ?? "[]"))
+            return
+        }
+        writer.out.append(contentsOf: utf8)
+    }
+}

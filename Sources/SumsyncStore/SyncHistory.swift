@@ -1,0 +1,129 @@
+import Foundation
+import GRDB
+import SumsyncFormats
+import SumsyncModel
+
+/// One row of `sync_history`, as `sumsyncctl history --json` prints it.
+public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
+    public var syncID: String
+    public var site: String
+    public var trigger: String
+    public var started: String
+    public var finished: String?
+    public var result: String
+    public var catalogVersion: Int
+    public var new: Int
+    public var revised: Int
+    public var expired: Int
+    public var superseded: Int
+    public var removed: Int
+    public var unchanged: Int
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case syncID = "sync_id"
+        case site, trigger, started, finished, result
+        case catalogVersion = "catalog_version"
+        case new, revised, expired, superseded, removed, unchanged, error
+    }
+
+    public init(row: Row) throws {
+        syncID = row["sync_id"]
+        site = row["site"]
+        trigger = row["trigger"]
+        started = row["started"]
+        finished = row["finished"]
+        result = row["result"]
+        catalogVersion = row["catalog_version"]
+        new = row["new"]
+        revised = row["revised"]
+        expired = row["expired"]
+        superseded = row["superseded"]
+        removed = row["removed"]
+        unchanged = row["unchanged"]
+        error = row["error"]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(syncID, forKey: .syncID)
+        try container.encode(site, forKey: .site)
+        try container.encode(trigger, forKey: .trigger)
+        try container.encode(started, forKey: .started)
+        try container.encode(finished, forKey: .finished)
+        try container.encode(result, forKey: .result)
+        try container.encode(catalogVersion, forKey: .catalogVersion)
+        try container.encode(new, forKey: .new)
+        try container.encode(revised, forKey: .revised)
+        try container.encode(expired, forKey: .expired)
+        try container.encode(superseded, forKey: .superseded)
+        try container.encode(removed, forKey: .removed)
+        try container.encode(unchanged, forKey: .unchanged)
+        try container.encode(error, forKey: .error)
+    }
+}
+
+extension SiteStore {
+    /// Records that a sync started (its own small transaction, so it survives the sync's rollback).
+    func recordSyncStarted(id: String, site: SiteCode, trigger: SyncTrigger, at date: Date) throws {
+        try pool.write { db in
+            let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+            try db.execute(
+                sql: """
+                    INSERT INTO sync_history (sync_id, site, trigger, started, result, catalog_version)
+                    VALUES (?, ?, ?, ?, 'running', ?)
+                    """,
+                arguments: [id, site.rawValue, trigger.rawValue, RFC3339.format(date), version]
+            )
+        }
+    }
+
+    /// Records how a sync ended.
+    func recordSyncFinished(
+        id: String, result: SyncResult, counts: ChangeCounts, error: String?, at date: Date,
+        began: ContinuousClock.Instant? = nil
+    ) throws {
+        let duration = began.map { ContinuousClock.now - $0 }
+        let milliseconds = duration.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+        try pool.write { db in
+            let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+            try db.execute(
+                sql: """
+                    UPDATE sync_history SET finished = ?, result = ?, catalog_version = ?, new = ?, revised = ?,
+                        expired = ?, superseded = ?, removed = ?, unchanged = ?, error = ?, finished_epoch_ms = ?,
+                        duration_ms = ?
+                    WHERE sync_id = ?
+                    """,
+                arguments: [
+                    RFC3339.format(date), result.rawValue, version, counts.new, counts.revised, counts.expired,
+                    counts.superseded, counts.removed, counts.unchanged, error,
+                    Int64(date.timeIntervalSince1970 * 1000), milliseconds, id,
+                ]
+            )
+        }
+    }
+
+    /// Marks syncs left `running` by a daemon that died (kill -9, power loss) as failed.
+    public func recoverInterruptedSyncs(at date: Date) throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE sync_history SET result = 'failed', finished = ?,
+                        error = 'interrupted: the daemon stopped during this sync; nothing of it was applied'
+                    WHERE result = 'running'
+                    """,
+                arguments: [RFC3339.format(date)]
+            )
+            return db.changesCount
+        }
+    }
+
+    /// The newest syncs first.
+    public func history(limit: Int) throws -> [SyncHistoryEntry] {
+        try pool.read { db in
+            try SyncHistoryEntry.fetchAll(
+                db, sql: "SELECT * FROM sync_history ORDER BY started DESC, rowid DESC LIMIT ?", arguments: [limit]
+            )
+        }
+    }
+}

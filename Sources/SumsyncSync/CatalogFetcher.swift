@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SumsyncModel
+
+/// Gets the upstream catalog to a local file: `file://` as it is, `http(s)://` downloaded (streamed to
+/// the state folder) with `If-None-Match`/`If-Modified-Since`, so an unchanged upstream costs one request.
+struct CatalogFetcher {
+    enum Outcome {
+        /// HTTP 304: upstream has not changed since the validators we sent.
+        case unchanged
+        /// The catalog is at `path`; `temporary` files are removed after the sync.
+        case file(path: String, temporary: Bool, etag: String?, lastModified: String?)
+    }
+
+    let httpClient: HTTPClient
+    let downloadFolder: String
+    /// How long the upstream may send nothing before the download fails.
+    var idleTimeout: Duration = .seconds(60)
+
+    func fetch(
+        _ urlText: String, etag: String?, lastModified: String?, full: Bool, progress: SyncProgress
+    ) async throws(SyncError) -> Outcome {
+        guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased() else {
+            throw SyncError("invalid catalog URL \(urlText)")
+        }
+        if scheme == "file" {
+            let path = url.path
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw SyncError("cannot read the upstream catalog \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+            }
+            return .file(path: path, temporary: false, etag: nil, lastModified: nil)
+        }
+        return try await download(urlText, etag: full ? nil : etag, lastModified: full ? nil : lastModified, progress: progress)
+    }
+
+    private func download(_ url: String, etag: String?, lastModified: String?, progress: SyncProgress) async throws(SyncError)
+        -> Outcome
+    {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: "sumsync")
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
+        if let etag { request.headers.add(name: "If-None-Match", value: etag) }
+        if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }
+        let path = (downloadFolder as NSString).appendingPathComponent("catalog.download")
+        do {
+            let response = try await httpClient.execute(request, timeout: .minutes(30))
+            if response.status == .notModified { return .unchanged }
+            guard response.status == .ok else {
+                throw SyncError("upstream \(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase); nothing was applied")
+            }
+            let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
+            let limit = idleTimeout
+            progress.enter(.fetching, total: total)
+            let received = try await ResponseDownload.write(
+                response, to: path, progress: progress, idleTimeout: idleTimeout,
+                stalled: { SyncError("upstream \(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout); nothing was applied") }
+            )
+            if let total, received != total {
+                throw SyncError("upstream \(url) sent \(received) of \(total) bytes; the download was cut short")
+            }
+            return .file(
+                path: path, temporary: true, etag: response.headers.first(name: "ETag"),
+                lastModified: response.headers.first(name: "Last-Modified")
+            )
+        } catch let error as SyncError {
+            unlink(path)
+            throw error
+        } catch {
+            unlink(path)
+            throw SyncError("cannot fetch the upstream catalog \(url): \(Self.describe(error)); nothing was applied")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("connectTimeout") { return "connection timed out" }
+        if text.contains("Connection refused") || text.contains("ECONNREFUSED") || text.contains("errno: 111") {
+            return "connection refused"
+        }
+        if let error = error as? HTTPClientError {
+            return "\(error)"
+        }
+        return text
+    }
+}

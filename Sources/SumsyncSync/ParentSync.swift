@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import Logging
+import SumsyncFormats
+import SumsyncModel
+import SumsyncStore
+
+/// A child site's sync: pull `changes?since=<its version>` from its parent and apply them in one
+/// transaction, with the same all-or-nothing guarantees as the top-level sync. Afterwards the child's
+/// catalog version is its parent's.
+struct ParentSync {
+    let store: SiteStore
+    let client: SiteClient
+    let parent: SiteConfig
+    let stateDirectory: String
+    /// How long the parent may send nothing before the pull fails.
+    var idleTimeout: Duration = .seconds(60)
+    /// Where the phase timings go (at debug).
+    var logger = Logger(label: "sumsync.parent-sync")
+    /// Keeps the applied stream as this site's own stream for its children (see
+    /// ``ChangeFeedCache/adopt(_:since:site:)``); nil: the download is deleted.
+    var relay: (cache: ChangeFeedCache, site: SiteCode)?
+
+    /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
+    func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
+        let version = (try? store.catalogVersion()) ?? 0
+        progress.enter(.fetching)
+        let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
+        defer { unlink(path) }
+        var since = full ? 0 : version
+        var phases = PhaseTimes()
+        var response = try await fetch(since: since)
+        if response.status.code == 410 {
+            // Behind the parent's retained change log: take the full snapshot instead.
+            since = 0
+            response = try await fetch(since: 0)
+        }
+        guard response.status == .ok else {
+            let body = (try? await response.body.collect(upTo: 1 << 16)).map { Data(buffer: $0) } ?? Data()
+            throw SyncError("parent \(parent.code) answered HTTP \(response.status.code): \(ErrorBody.message(body))")
+        }
+        phases.mark("request")
+        try await download(response, to: path, progress: progress)
+        phases.mark("download")
+        let apply = ChangeApplier(path: path, source: "parent \(parent.code)")
+        let counts: ChangeCounts
+        let newVersion: Int
+        var appliedPhases = PhaseTimes()
+        do {
+            let applied = try await store.pool.write { db in
+                var phases = PhaseTimes()
+                let (counts, version) = try apply.apply(db, progress: progress, phases: &phases)
+                return (counts, version, phases)
+            }
+            (counts, newVersion) = (applied.0, applied.1)
+            appliedPhases = applied.2
+        } catch let error as SyncError {
+            throw error
+        } catch let error as CatalogError {
+            throw SyncError("malformed change stream from parent \(parent.code): \(error.description); nothing was applied")
+        } catch {
+            throw SyncError("the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
+        }
+        phases.mark("apply")
+        if let relay, await relay.cache.adopt(path, since: since, site: relay.site) {
+            phases.mark("relay")
+        }
+        if version == 0 && since == 0 && counts.new == counts.held {
+            // A bulk load (the first snapshot into this site): its log is as large as the database.
+            await store.checkpointNow()
+            phases.mark("checkpoint")
+        }
+        logger.debug("Sync \(id) from parent \(parent.code) since \(since): \(phases.summary) [\(appliedPhases.summary)].")
+        return SyncEngine.Outcome(result: .succeeded, counts: counts, catalogVersion: newVersion)
+    }
+
+    private func fetch(since: Int) async throws(SyncError) -> HTTPClientResponse {
+        do {
+            return try await client.send(.GET, base: parent.url, path: "/v1/changes", query: "since=\(since)", timeout: .minutes(30))
+        } catch {
+            throw SyncError("cannot reach parent site \(parent.code) at \(parent.url): \(error.description)")
+        }
+    }
+
+    private func download(_ response: HTTPClientResponse, to path: String, progress: SyncProgress) async throws(SyncError) {
+        do {
+            _ = try await ResponseDownload.write(
+                response, to: path, progress: progress, idleTimeout: idleTimeout,
+                stalled: { [parent, idleTimeout] in
+                    SyncError("parent \(parent.code) sent nothing for \(idleTimeout.components.seconds) s while sending changes; nothing was applied")
+                }
+            )
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError("lost the connection to parent \(parent.code) while receiving changes: \(error); nothing was applied")
+        }
+    }
+}

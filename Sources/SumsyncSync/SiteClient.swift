@@ -1,0 +1,65 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import SumsyncModel
+
+/// Signed site-to-site requests from this site to its parent or children.
+struct SiteClient: Sendable {
+    let httpClient: HTTPClient
+    let signer: RequestSigner
+    let site: SiteCode
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        /// The HTTP status, when the peer answered.
+        var status: Int?
+    }
+
+    /// Sends a signed request to `base` (a site's `url`); returns the response for the caller to read.
+    func send(
+        _ method: HTTPMethod, base: String, path: String, query: String = "", body: Data = Data(),
+        timeout: TimeAmount = .seconds(30)
+    ) async throws(Failure) -> HTTPClientResponse {
+        let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
+        var request = HTTPClientRequest(url: trimmed + path + (query.isEmpty ? "" : "?" + query))
+        request.method = method
+        for (name, value) in signer.headers(method: method.rawValue, path: path, query: query, site: site, body: body) {
+            request.headers.add(name: name, value: value)
+        }
+        if !body.isEmpty {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: body))
+        }
+        do {
+            return try await httpClient.execute(request, timeout: timeout)
+        } catch {
+            throw Failure(description: "cannot reach \(trimmed): \(CatalogFetcher.describe(error))")
+        }
+    }
+
+    /// Sends a signed JSON request and expects a 2xx answer; returns its body.
+    func sendJSON(_ method: HTTPMethod, base: String, path: String, body: some Encodable) async throws(Failure) -> Data {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(body)
+        } catch {
+            throw Failure(description: "cannot encode the request: \(error)")
+        }
+        let response = try await send(method, base: base, path: path, body: data)
+        let answer: Data
+        do {
+            answer = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        } catch {
+            throw Failure(description: "lost the answer from \(base): \(error)", status: Int(response.status.code))
+        }
+        guard (200..<300).contains(response.status.code) else {
+            throw Failure(
+                description: "\(base) answered HTTP \(response.status.code): \(ErrorBody.message(answer))",
+                status: Int(response.status.code)
+            )
+        }
+        return answer
+    }
+}
