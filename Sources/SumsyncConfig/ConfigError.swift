@@ -16,6 +16,14 @@ public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
         if let keyPath { return "\(file): \(keyPath): \(message)" }
         return "\(file): \(message)"
     }
+
+    package init(file: String, line: Int? = nil, column: Int? = nil, keyPath: String? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.keyPath = keyPath
+        self.message = message
+    }
 }
 
 /// A config that cannot be used, with every problem found in it.
@@ -30,5 +38,9 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public var summary: String {
         guard let first = issues.first else { return "invalid config" }
         return issues.count == 1 ? first.description : "\(first.description) (and \(issues.count - 1) more)"
+    }
+
+    package init(issues: [ConfigIssue]) {
+        self.issues = issues
     }
 }

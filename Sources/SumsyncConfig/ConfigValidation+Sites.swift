@@ -131,7 +131,7 @@ extension ConfigValidation {
     }
 
     /// `HOST:PORT`.
-    static func parseHostPort(_ text: String) -> (host: String, port: Int)? {
+    package static func parseHostPort(_ text: String) -> (host: String, port: Int)? {
         guard let colon = text.lastIndex(of: ":") else { return nil }
         let host = String(text[..<colon])
         guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {

@@ -3,7 +3,7 @@ import SumsyncModel
 import TOMLKit
 
 /// The semantic checks of one config file: types, ranges, references and the shape of the tree.
-struct ConfigValidation {
+package struct ConfigValidation {
     let file: String
     let loader: ConfigLoader
     var issues: [ConfigIssue] = []

@@ -4,7 +4,7 @@ import TOMLKit
 /// Reads typed values out of one TOML table, recording type errors and unknown keys as ``ConfigIssue``s.
 ///
 /// Every key that is read is marked as known; ``finish()`` reports the rest, so a typo never passes.
-struct TOMLReader {
+package struct TOMLReader {
     let table: TOMLTable
     let path: String
     let file: String

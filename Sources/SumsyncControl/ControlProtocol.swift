@@ -1,6 +1,5 @@
 import Foundation
 import SumsyncModel
-import SumsyncSync
 
 /// The JSON messages of the control socket between `sumsyncctl` and `sumsyncd` (HTTP over a Unix socket).
 public enum ControlProtocol {
@@ -83,7 +82,7 @@ extension ControlProtocol {
             self.error = error
         }
 
-        init(progress id: String, snapshot: SyncProgress.Snapshot) {
+        package init(progress id: String, snapshot: SyncProgress.Snapshot) {
             self.init(event: "progress", syncID: id)
             phase = snapshot.phase.rawValue
             processed = snapshot.processed
@@ -93,7 +92,7 @@ extension ControlProtocol {
             line = snapshot.line
         }
 
-        init(finished id: String, outcome: SyncOutcome) {
+        package init(finished id: String, outcome: SyncOutcome) {
             self.init(event: "finished", syncID: id, result: outcome.result.rawValue, error: outcome.error)
             catalogVersion = outcome.catalogVersion
             new = outcome.counts.new

@@ -5,7 +5,7 @@ import Logging
 /// process group, with the sync's fields in its environment (`SUMSYNC_SITE_CODE`, `SUMSYNC_SYNC_ID`,
 /// `SUMSYNC_SYNC_TRIGGER`, `SUMSYNC_SYNC_RESULT`, `SUMSYNC_SYNC_ERROR`, `SUMSYNC_CATALOG_VERSION`);
 /// its output goes to the journal line by line, and the whole group is killed after the time limit.
-struct AlertCommand: Sendable {
+package struct AlertCommand: Sendable {
     let command: String
     let timeout: Duration
 

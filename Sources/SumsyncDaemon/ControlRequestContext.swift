@@ -5,29 +5,29 @@ import SumsyncModel
 
 /// The request context of the control socket: keeps the connection's channel, so the peer's uid can be
 /// read with `SO_PEERCRED`.
-struct ControlRequestContext: RequestContext {
-    var coreContext: CoreRequestContextStorage
+package struct ControlRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     let channel: any Channel
 
-    init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.channel = source.channel
     }
 }
 
 /// The kernel's `struct ucred`, as `SO_PEERCRED` returns it.
-struct PeerCredentials: Sendable {
+package struct PeerCredentials: Sendable {
     var pid: Int32 = 0
     var uid: UInt32 = 0
     var gid: UInt32 = 0
 }
 
 /// Refuses control requests from any uid but the daemon's own and root's.
-struct PeerCredentialsMiddleware: RouterMiddleware {
-    typealias Context = ControlRequestContext
+package struct PeerCredentialsMiddleware: RouterMiddleware {
+    package typealias Context = ControlRequestContext
     let site: SiteCode
 
-    func handle(
+    package func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         guard let provider = context.channel as? any SocketOptionProvider else {

@@ -10,8 +10,8 @@ import SumsyncSync
 /// signed, tampered, stale (more than five minutes of skew) or replayed requests get 401, an oversized
 /// body 413, each logged at warning with the peer's address. The signature is checked before the body
 /// is read; the body is then read up to the limit and must match its signed digest.
-struct SignatureMiddleware: RouterMiddleware {
-    typealias Context = SiteRequestContext
+package struct SignatureMiddleware: RouterMiddleware {
+    package typealias Context = SiteRequestContext
 
     /// The largest request body accepted (sync requests and status reports).
     static let maxBodySize = 1 << 20
@@ -22,7 +22,7 @@ struct SignatureMiddleware: RouterMiddleware {
     let refused: @Sendable (_ reason: String, _ peer: String, _ site: String?, _ path: String) -> Void
     var now: @Sendable () -> Date = Date.init
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
         let path = request.uri.path

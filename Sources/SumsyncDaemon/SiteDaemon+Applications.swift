@@ -82,7 +82,7 @@ extension SiteDaemon {
 }
 
 /// JSON bodies for both listeners.
-enum JSONResponse {
+package enum JSONResponse {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

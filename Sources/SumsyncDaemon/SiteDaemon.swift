@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SumsyncConfig
+import SumsyncFormats
 import SumsyncControl
 import SumsyncModel
 import SumsyncSchedule

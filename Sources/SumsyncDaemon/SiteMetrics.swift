@@ -9,7 +9,7 @@ import Synchronization
 
 /// The site's Prometheus metrics (`GET /metrics` on `metrics-listen`), through swift-metrics with a
 /// Prometheus factory owned by the daemon (so nothing global is bootstrapped).
-final class SiteMetrics: Sendable {
+package final class SiteMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let factory: PrometheusMetricsFactory
     private let knownClassifications = Mutex<Set<String>>([])

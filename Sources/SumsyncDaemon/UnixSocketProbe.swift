@@ -1,7 +1,7 @@
 import Foundation
 
 /// Checks sockets before the listeners take them, for clear start-up errors.
-enum UnixSocketProbe {
+package enum UnixSocketProbe {
     static func isListening(_ path: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }

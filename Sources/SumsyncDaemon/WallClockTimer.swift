@@ -3,7 +3,7 @@ import Foundation
 
 /// Carries out the schedule's `arm` actions: a `DispatchSourceTimer` on the wall clock, plus a watch
 /// that notices when the wall clock jumps (NTP step, admin `date -s`) so the schedule can be re-planned.
-final class WallClockTimer: @unchecked Sendable {
+package final class WallClockTimer: @unchecked Sendable {
     private let queue = DispatchQueue(label: "sumsync.schedule")
     // Only touched on `queue`.
     private var timer: (any DispatchSourceTimer)?

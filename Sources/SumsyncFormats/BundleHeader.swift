@@ -26,7 +26,7 @@ public struct BundleHeader: Sendable {
     public var payloadOffset: Int
 
     /// The header's text for a manifest line and its signature.
-    static func text(manifest: Data, signature: Data) -> Data {
+    package static func text(manifest: Data, signature: Data) -> Data {
         var data = Data("\(magic) \(BundleManifest.currentFormat)\n".utf8)
         data.append(manifest)
         data.append(0x0A)
@@ -49,7 +49,7 @@ public struct BundleHeader: Sendable {
     }
 
     /// The manifest's `key_id`, read leniently, for messages about a signature that does not verify.
-    var claimedKeyID: String? {
+    package var claimedKeyID: String? {
         (try? JSONSerialization.jsonObject(with: manifestBytes) as? [String: Any])?["key_id"] as? String
     }
 

@@ -74,7 +74,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
     }
 
     /// One line of JSON, keys sorted: the exact bytes the signature covers.
-    func encoded() throws(BundleError) -> Data {
+    package func encoded() throws(BundleError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
@@ -99,7 +99,7 @@ public struct BundleManifest: Codable, Sendable, Equatable {
 
 extension UpdateFilter {
     /// `products=Windows 11; classifications=all; languages=en, de`, for messages.
-    var readable: String {
+    package var readable: String {
         func list(_ values: [String]) -> String { values.isEmpty ? "all" : values.sorted().joined(separator: ", ") }
         return "products=\(list(products)); classifications=\(list(classifications)); languages=\(list(languages))"
     }

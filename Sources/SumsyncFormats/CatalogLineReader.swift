@@ -1,4 +1,3 @@
-import SumsyncStore
 
 #if canImport(Glibc)
     import Glibc
@@ -120,7 +119,7 @@ public final class CatalogLineReader {
     /// `forEachLine` that first shows every non-blank line that is not too long to `known`, before it is
     /// validated: a line `known` takes (a delta sync's line index knows these bytes were valid before)
     /// is neither validated nor passed to `body`.
-    func forEachLine<Filter: KnownLineFilter>(
+    package func forEachLine<Filter: KnownLineFilter>(
         known: inout Filter,
         onInvalidLine: ((CatalogError) throws -> Void)? = nil,
         _ body: (_ number: Int, _ bytes: UnsafeRawBufferPointer) throws -> Void

@@ -1,5 +1,6 @@
 import SumsyncModel
 
+
 extension CatalogRecord {
     /// One canonical NDJSON line (no trailing newline).
     ///
@@ -66,15 +67,17 @@ extension CatalogRecord {
 
 /// Appends JSON tokens to a byte buffer. Shared by `jsonLine()` and the generator, so both emit the same
 /// escaping.
-struct CatalogJSONWriter {
-    var out: [UInt8] = []
+package struct CatalogJSONWriter {
+    package var out: [UInt8] = []
+
+    package init() {}
 
     @inline(__always)
-    mutating func raw(_ s: StaticString) {
+    package mutating func raw(_ s: StaticString) {
         out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    mutating func key(_ name: StaticString, first: Bool = false) {
+    package mutating func key(_ name: StaticString, first: Bool = false) {
         if !first { out.append(0x2C) }  // ,
         out.append(0x22)
         raw(name)
@@ -82,7 +85,7 @@ struct CatalogJSONWriter {
         out.append(0x3A)  // :
     }
 
-    mutating func integer(_ value: Int64) {
+    package mutating func integer(_ value: Int64) {
         if value < 0 { out.append(0x2D) }
         let magnitude = value.magnitude
         var divisor: UInt64 = 1
@@ -95,7 +98,7 @@ struct CatalogJSONWriter {
 
     /// A JSON string. With `asciiOnly`, non-ASCII is written as `\uXXXX` (surrogate pairs above U+FFFF)
     /// and `/` as `\/`, as some encoders do; the generator uses it to exercise parsers.
-    mutating func string(_ value: String, asciiOnly: Bool = false) {
+    package mutating func string(_ value: String, asciiOnly: Bool = false) {
         out.append(0x22)
         if asciiOnly {
             for scalar in value.unicodeScalars {
@@ -118,7 +121,7 @@ struct CatalogJSONWriter {
     }
 
     /// A JSON string from UTF-8 bytes (a stored column read in place).
-    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
+    package mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
         out.append(0x22)
         appendEscaped(utf8)
         out.append(0x22)
@@ -174,7 +177,7 @@ struct CatalogJSONWriter {
 
     private func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
-    mutating func stringArray(_ values: [String]) {
+    package mutating func stringArray(_ values: [String]) {
         out.append(0x5B)  // [
         for (k, value) in values.enumerated() {
             if k > 0 { out.append(0x2C) }

@@ -1,5 +1,6 @@
 import SumsyncModel
 
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -4,23 +4,23 @@ import Foundation
 /// range (month 12, day 0, minute 60) until a ``ZoneClock`` normalizes them. The elapse search
 /// relies on that, because systemd deliberately lets values overflow and then inspects how the
 /// C library normalized them.
-struct CivilTime: Equatable, Sendable {
-    var year: Int
+package struct CivilTime: Equatable, Sendable {
+    package var year: Int
     /// 0-based, like `tm_mon`.
-    var month: Int
-    var day: Int
-    var hour: Int
-    var minute: Int
-    var second: Int
+    package var month: Int
+    package var day: Int
+    package var hour: Int
+    package var minute: Int
+    package var second: Int
     /// -1 unknown, 0 standard time, 1 daylight-saving time (`tm_isdst`).
-    var isDST: Int = -1
+    package var isDST: Int = -1
     /// 0 = Sunday; meaningful only after normalization.
-    var weekday: Int = 4
+    package var weekday: Int = 4
 
     static let secondsPerDay: Int64 = 86_400
 
     /// Splits seconds since the epoch, read as a wall-clock count, into fields.
-    init(utcSeconds seconds: Int64, isDST: Int = 0) {
+    package init(utcSeconds seconds: Int64, isDST: Int = 0) {
         let days = Self.floorDiv(seconds, Self.secondsPerDay)
         let rest = Int(seconds - days * Self.secondsPerDay)
         (year, month, day) = Self.civil(fromDays: days)
@@ -33,18 +33,18 @@ struct CivilTime: Equatable, Sendable {
 
     /// The fields read as a UTC wall clock, with overflowing fields carried linearly
     /// (month 12 is January of the next year, day 0 the last day of the previous month...).
-    var linearSeconds: Int64 {
+    package var linearSeconds: Int64 {
         let y = Int64(year) + Self.floorDiv(Int64(month), 12)
         let m = Int(Self.floorMod(Int64(month), 12))
         let days = Self.days(fromCivilYear: y, month: m + 1, day: 1) + Int64(day) - 1
         return days * Self.secondsPerDay + Int64(hour) * 3600 + Int64(minute) * 60 + Int64(second)
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    package static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
         a >= 0 ? a / b : -((-a + b - 1) / b)
     }
 
-    static func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }
+    package static func floorMod(_ a: Int64, _ b: Int64) -> Int64 { a - floorDiv(a, b) * b }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date, counted in 400-year eras whose
     /// years start in March so that the leap day falls at the end of each year.
@@ -74,7 +74,7 @@ struct CivilTime: Equatable, Sendable {
 }
 
 extension CivilTime {
-    init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+    package init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         self.init(utcSeconds: 0)
         self.year = year
         self.month = month

@@ -4,7 +4,7 @@ import CZlib
 /// bytes come out in chunks to a sink, so memory stays at zlib's window plus one output buffer.
 ///
 /// A class for the same reason as ``GzipInflater``: zlib's state points back at its `z_stream`.
-final class GzipDeflater {
+package final class GzipDeflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let output: UnsafeMutablePointer<UInt8>
     private let outputCount = 1 << 18
@@ -21,7 +21,7 @@ final class GzipDeflater {
     ///   - level: zlib's level, 1 (fastest) … 9 (smallest). Exports use 1: the payload is mostly text
     ///     that compresses well at any level, and the time matters more than the last few per cent.
     ///   - sink: receives each run of compressed bytes, valid only during the call.
-    init(level: Int32 = 1, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws(CatalogError) {
+    package init(level: Int32 = 1, sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws(CatalogError) {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         output = .allocate(capacity: outputCount)
@@ -42,14 +42,14 @@ final class GzipDeflater {
     }
 
     /// Compresses `line` followed by a newline; compressed output reaches the sink in chunks.
-    func writeLine(_ line: String) throws {
+    package func writeLine(_ line: String) throws {
         pending.append(contentsOf: line.utf8)
         pending.append(0x0A)
         if pending.count >= pendingLimit { try drain(flush: Z_NO_FLUSH) }
     }
 
     /// Ends the gzip member (writing its CRC and length) and hands the rest to the sink.
-    func finish() throws {
+    package func finish() throws {
         guard !finished else { return }
         finished = true
         try drain(flush: Z_FINISH)

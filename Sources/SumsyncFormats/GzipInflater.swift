@@ -4,7 +4,7 @@ import CZlib
 ///
 /// A class because zlib's internal state points back at its `z_stream`: the stream must never move
 /// once initialised, so it lives in its own allocation for the inflater's lifetime.
-final class GzipInflater {
+package final class GzipInflater {
     /// The outcome of one `inflate` call.
     struct Step {
         /// Input bytes consumed.
@@ -76,7 +76,7 @@ final class GzipInflater {
     }
 
     /// Whether `bytes` start with the gzip magic number 1f 8b.
-    static func isGzip(_ first: UInt8, _ second: UInt8) -> Bool { first == 0x1F && second == 0x8B }
+    package static func isGzip(_ first: UInt8, _ second: UInt8) -> Bool { first == 0x1F && second == 0x8B }
 
     static func error(_ reason: String) -> CatalogError {
         CatalogError(line: nil, message: "not a valid gzip stream: \(reason)", code: .invalidGzip)

@@ -1,5 +1,6 @@
 import SumsyncModel
 
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -111,7 +112,7 @@ extension JSONScanner {
     }
 
     /// The GUID in `bytes` (8-4-4-4-12 hex digits, either case), lowercased; nil for anything else.
-    static func lowercasedGUID(_ bytes: UnsafeRawBufferPointer) -> String? {
+    package static func lowercasedGUID(_ bytes: UnsafeRawBufferPointer) -> String? {
         lowercasedGUID(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
     }
 

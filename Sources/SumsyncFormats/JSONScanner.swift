@@ -4,7 +4,7 @@
 /// expects, and everything else (unknown fields, nested or not) is validated and skipped in place.
 /// Strings are returned as byte ranges; only the fields a record keeps become `String`s. This is what
 /// makes the parser several times faster than `JSONDecoder` and free of per-field allocations.
-struct JSONScanner {
+package struct JSONScanner {
     /// A string token: the bytes between the quotes, still escaped when `hasEscapes`.
     struct StringToken {
         var start: Int

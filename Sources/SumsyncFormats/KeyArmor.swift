@@ -9,9 +9,9 @@ import Foundation
 /// q3v0y3pN0zQ4tQfQ2o5m4zG7nQ0b3mC1rQf6kQm3a2Y=
 /// -----END SUMSYNC ED25519 PRIVATE KEY-----
 /// ```
-enum KeyArmor {
+package enum KeyArmor {
     /// `PRIVATE KEY` or `PUBLIC KEY`.
-    enum Kind: String {
+    package enum Kind: String {
         case privateKey = "PRIVATE KEY"
         case publicKey = "PUBLIC KEY"
     }
@@ -20,7 +20,7 @@ enum KeyArmor {
     static func end(_ kind: Kind) -> String { "-----END SUMSYNC ED25519 \(kind.rawValue)-----" }
 
     /// The file text for `raw` with one comment line.
-    static func encode(_ raw: Data, kind: Kind, comment: String) -> String {
+    package static func encode(_ raw: Data, kind: Kind, comment: String) -> String {
         "# \(comment)\n\(begin(kind))\n\(raw.base64EncodedString())\n\(end(kind))\n"
     }
 
@@ -47,7 +47,7 @@ enum KeyArmor {
     }
 
     /// Reads a key file; `what` names it in messages (`signing key`, `trusted key`).
-    static func read(_ path: String, kind: Kind, what: String) throws(BundleError) -> Data {
+    package static func read(_ path: String, kind: Kind, what: String) throws(BundleError) -> Data {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)

@@ -6,7 +6,7 @@
 /// collision would make a changed line look unchanged. With 64 bits, the chance that any of 5,000 changed
 /// lines collides with one of 500,000 known lines is about 1 in 7 billion per sync, and `sync --full`
 /// re-reads every line regardless. The seed is fixed: hashes are stored in `catalog-index.bin`.
-enum LineHash {
+package enum LineHash {
     private static let p0: UInt64 = 0xa076_1d64_78bd_642f
     private static let p1: UInt64 = 0xe703_7ed1_a0b4_28db
     private static let p2: UInt64 = 0x8ebc_6af0_9c88_c6e3
@@ -58,7 +58,7 @@ enum LineHash {
     }
 
     /// The hash of a buffer's bytes.
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    package static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard let base = bytes.baseAddress else { return hash(UnsafeRawPointer(bitPattern: 1)!, count: 0) }
         return hash(base, count: bytes.count)
     }

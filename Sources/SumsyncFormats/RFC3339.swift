@@ -59,7 +59,7 @@ public enum RFC3339 {
         return Date(timeIntervalSince1970: TimeInterval(local - Int64(offset)) + fraction)
     }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
+    package static func daysInMonth(year: Int, month: Int) -> Int {
         let next = month == 12
             ? CivilTime.days(fromCivilYear: Int64(year) + 1, month: 1, day: 1)
             : CivilTime.days(fromCivilYear: Int64(year), month: month + 1, day: 1)
@@ -73,15 +73,15 @@ public enum RFC3339 {
 }
 
 /// A cursor over ASCII bytes for fixed-width numeric formats.
-struct DigitScanner {
+package struct DigitScanner {
     private let bytes: [UInt8]
     private(set) var position = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    var atEnd: Bool { position == bytes.count }
+    package var atEnd: Bool { position == bytes.count }
 
-    mutating func take(_ literal: Unicode.Scalar) -> Bool {
+    package mutating func take(_ literal: Unicode.Scalar) -> Bool {
         guard position < bytes.count, bytes[position] == UInt8(ascii: literal) else { return false }
         position += 1
         return true
@@ -94,7 +94,7 @@ struct DigitScanner {
     }
 
     /// Exactly `digits` decimal digits.
-    mutating func number(digits: Int) -> Int? {
+    package mutating func number(digits: Int) -> Int? {
         let start = position
         var value = 0
         for _ in 0..<digits {

@@ -2,7 +2,7 @@
 ///
 /// The line reader checks every line before the parser sees it, so the common all-ASCII case is tested
 /// eight bytes at a time; only lines with non-ASCII text take the per-sequence path.
-enum UTF8Validator {
+package enum UTF8Validator {
     private static let highBits: UInt64 = 0x8080_8080_8080_8080
 
     /// The offset of the first byte that does not start a valid UTF-8 sequence, or nil if all are valid.

@@ -17,6 +17,18 @@ public struct HierarchyConfig: Sendable, Equatable {
     /// `[[site]]`, in file order.
     public var sites: [SiteConfig]
 
+    public init(
+        file: String, hierarchy: HierarchySettings, sync: SyncSettings, upstream: UpstreamSettings,
+        alerts: AlertSettings, sites: [SiteConfig]
+    ) {
+        self.file = file
+        self.hierarchy = hierarchy
+        self.sync = sync
+        self.upstream = upstream
+        self.alerts = alerts
+        self.sites = sites
+    }
+
     /// The site with `code`, if the config lists it.
     public func site(_ code: SiteCode) -> SiteConfig? { sites.first { $0.code == code } }
 
@@ -47,6 +59,9 @@ public struct HierarchySettings: Sendable, Equatable {
     public var keyFile: String?
     /// The shared secret read from the key file (or from the `hierarchy.key` credential).
     public var key: Data?
+
+    /// Every key at its default.
+    public init() {}
 }
 
 /// `[sync]`.
@@ -68,6 +83,9 @@ public struct SyncSettings: Sendable, Equatable {
     /// `expire-superseded-after-months`: 0 = superseded updates expire at once. Default 0.
     public var expireSupersededAfterMonths = 0
 
+    /// Every key at its default.
+    public init() {}
+
     /// `stale-after`, or its default.
     public var effectiveStaleAfter: TimeSpan { staleAfter ?? TimeSpan(seconds: retryInterval.seconds * 2) }
 }
@@ -84,6 +102,9 @@ public struct UpstreamSettings: Sendable, Equatable {
     public var trustedKeys: [String] = []
     /// `timeout`: an HTTP upstream that sends nothing for this long fails the sync. Default 60 s.
     public var timeout = TimeSpan(seconds: 60)
+
+    /// Every key at its default.
+    public init() {}
 }
 
 /// `[alerts]`.
@@ -92,6 +113,9 @@ public struct AlertSettings: Sendable, Equatable {
     public var onFailure: String?
     /// `timeout`: how long the command may run before it is killed. Default 60 s.
     public var timeout = TimeSpan(seconds: 60)
+
+    /// Every key at its default.
+    public init() {}
 }
 
 /// One `[[site]]` table.
@@ -110,4 +134,17 @@ public struct SiteConfig: Sendable, Equatable {
     public var port: Int
     /// `metrics-listen`: `host:port` of the Prometheus listener; nil = none.
     public var metricsListen: String?
+
+    public init(
+        code: SiteCode, name: String, parent: SiteCode?, url: String, host: String, port: Int,
+        metricsListen: String? = nil
+    ) {
+        self.code = code
+        self.name = name
+        self.parent = parent
+        self.url = url
+        self.host = host
+        self.port = port
+        self.metricsListen = metricsListen
+    }
 }

@@ -4,25 +4,27 @@ import Foundation
 ///
 /// `healthy` until a sync request fails; `degraded` while failures continue; `error` after
 /// ``errorAfterFailures`` failures in a row; back to `healthy` on the next success.
-struct LinkState: Sendable, Equatable {
+package struct LinkState: Sendable, Equatable {
     static let errorAfterFailures = 5
 
-    var link: SiteStatus.Link = .healthy
-    var failures = 0
+    package var link: SiteStatus.Link = .healthy
+    package var failures = 0
     var lastError: String?
     /// When the child first fell behind this site's catalog version, for staleness.
-    var behindSince: Date?
+    package var behindSince: Date?
     /// Whether the current staleness has been logged.
-    var staleReported = false
+    package var staleReported = false
+
+    package init() {}
 
     /// The delay before retry `attempt` (1-based): 1 s, 2 s, 4 s, … capped at `cap`.
-    static func backoff(attempt: Int, cap: Duration) -> Duration {
+    package static func backoff(attempt: Int, cap: Duration) -> Duration {
         let seconds = attempt >= 30 ? Int64.max : Int64(1) << Int64(max(0, attempt - 1))
         return min(.seconds(seconds), cap)
     }
 
     /// Records a failed delivery; returns the link state before it, for logging the transition.
-    mutating func failed(_ error: String) -> SiteStatus.Link {
+    package mutating func failed(_ error: String) -> SiteStatus.Link {
         let before = link
         failures += 1
         lastError = error
@@ -31,7 +33,7 @@ struct LinkState: Sendable, Equatable {
     }
 
     /// Records a delivery; returns the link state before it.
-    mutating func succeeded() -> SiteStatus.Link {
+    package mutating func succeeded() -> SiteStatus.Link {
         let before = link
         failures = 0
         lastError = nil
@@ -40,7 +42,7 @@ struct LinkState: Sendable, Equatable {
     }
 
     /// Whether the child counts as stale at `now`, given whether it is behind its parent.
-    mutating func updateStaleness(behind: Bool, now: Date, staleAfter: TimeInterval) -> Bool {
+    package mutating func updateStaleness(behind: Bool, now: Date, staleAfter: TimeInterval) -> Bool {
         guard behind else {
             behindSince = nil
             staleReported = false

@@ -4,5 +4,5 @@ public struct SyncError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 
-    static let cancelled = SyncError("interrupted: the daemon is stopping; nothing was applied")
+    package static let cancelled = SyncError("interrupted: the daemon is stopping; nothing was applied")
 }

@@ -55,7 +55,7 @@ public final class SyncProgress: Sendable {
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 
-    func enter(_ phase: Phase, total: Int? = nil) {
+    package func enter(_ phase: Phase, total: Int? = nil) {
         state.withLock {
             $0.phase = phase
             $0.processed = 0
@@ -64,12 +64,12 @@ public final class SyncProgress: Sendable {
         }
     }
 
-    func advance(to processed: Int) {
+    package func advance(to processed: Int) {
         state.withLock { $0.processed = processed }
     }
 
     /// Asks the running sync to stop; it rolls back at its next check.
     public func requestStop() { stopRequested.store(true, ordering: .relaxed) }
 
-    var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+    package var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
 }

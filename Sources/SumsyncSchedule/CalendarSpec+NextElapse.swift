@@ -49,7 +49,7 @@ extension CalendarSpec {
 /// normalization decide what an overflowed or nonexistent wall time means. Reproducing systemd
 /// exactly requires mirroring every normalization call in the same order, since the result of
 /// each one (around DST changes) depends on the previous one; see ``ZoneClock``.
-struct ElapseSearch {
+package struct ElapseSearch {
     typealias Chain = CalendarSpec.Chain
 
     let spec: CalendarSpec

@@ -22,7 +22,7 @@ extension CalendarSpec {
 /// Recursive-descent parser over the UTF-8 bytes of an expression. It follows systemd's grammar
 /// decision by decision (including its odd corners, e.g. `*/5` being invalid) so that validity
 /// agrees with `systemd-analyze`, while producing messages that point at the bad fragment.
-struct CalendarExpressionParser {
+package struct CalendarExpressionParser {
     typealias Component = CalendarSpec.Component
 
     /// Elements of one component list together with their source text, for error messages.

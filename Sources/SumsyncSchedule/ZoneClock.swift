@@ -9,7 +9,7 @@ import SumsyncFormats
 /// occurs twice the occurrence is chosen by probing from the offset of the *previous* `mktime`
 /// call. That history is why this is a stateful value: `hint` plays the role of glibc's static
 /// `localtime_offset`, and the search must make its conversions in the same order as systemd.
-struct ZoneClock {
+package struct ZoneClock {
     let zone: TimeZone?
     /// `t - wallClockSeconds` of the last successful conversion.
     private var hint: Int64 = 0

@@ -12,7 +12,7 @@ import Synchronization
 /// a thread of Swift's cooperative pool.
 ///
 /// Jobs run one at a time, in order. A job must not wait for another job.
-final class BackgroundThread: Sendable {
+package final class BackgroundThread: Sendable {
     /// The process-wide housekeeping thread.
     static let shared = BackgroundThread(name: "sumsync-housekeeping")
 

@@ -4,11 +4,11 @@ import Synchronization
 /// Work started on another thread at normal priority, whose result a synchronous caller (a database
 /// transaction) collects later with ``value``: for work that can overlap the caller's own but that it
 /// needs before it ends.
-final class BackgroundWork<T: Sendable>: Sendable {
+package final class BackgroundWork<T: Sendable>: Sendable {
     private let result = Mutex<T?>(nil)
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ work: @escaping @Sendable () -> T) {
+    package init(_ work: @escaping @Sendable () -> T) {
         DispatchQueue.global().async { [self] in
             let value = work()
             result.withLock { $0 = value }
@@ -17,7 +17,7 @@ final class BackgroundWork<T: Sendable>: Sendable {
     }
 
     /// The result; waits for the work to finish. Call once.
-    var value: T {
+    package var value: T {
         done.wait()
         return result.withLock { $0! }
     }

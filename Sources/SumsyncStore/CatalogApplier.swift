@@ -17,11 +17,11 @@ import SumsyncModel
 /// Afterwards supersedence and expiry are brought up to date for the touched updates only
 /// (``Supersedence``), and the counts come from the change marks. A duplicate id keeps its highest
 /// revision. An update's change kind for the sync follows ``ChangeKind``'s precedence.
-final class CatalogApplier {
+package final class CatalogApplier {
     let db: Database
     let syncNumber: Int
     let filter: UpdateFilter
-    let isFirstSync: Bool
+    package let isFirstSync: Bool
     private let upsert: RawStatement
     /// With the line index, the lookup tells what is stored, so a record goes in through the one
     /// statement it needs: a plain insert (new), every field (a higher revision), or upstream's expiry alone.
@@ -35,9 +35,9 @@ final class CatalogApplier {
     /// Matches lines against the previous catalog's index, when it is valid for this database
     /// (line-index mode); matches nothing otherwise. The reader drives it (``CatalogLineReader``) while
     /// ``add(_:hash:)`` runs, so nothing else here touches it during the read.
-    var matcher: LineMatcher
+    package var matcher: LineMatcher
     /// The previous catalog's index, when in use (a delta that skips known lines).
-    let previous: CatalogIndex?
+    package let previous: CatalogIndex?
     /// Stored-index mode: the stored updates as of the start of the sync, plus what this sync added.
     private var stored: [UInt128: Entry] = [:]
     /// Line-index mode: ids of the kept lines parsed in this sync.
@@ -62,7 +62,7 @@ final class CatalogApplier {
         var seen: Bool
     }
 
-    struct CategoryKey: Hashable {
+    package struct CategoryKey: Hashable {
         var kind: String
         var name: String
     }
@@ -70,7 +70,7 @@ final class CatalogApplier {
     /// - Parameters:
     ///   - previous: the line index for this database's current state, or nil to parse every line.
     ///   - progress: told how many known lines went by, and asked for a stop request.
-    init(db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?, progress: SyncProgress? = nil) throws {
+    package init(db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?, progress: SyncProgress? = nil) throws {
         self.db = db
         self.syncNumber = syncNumber
         self.filter = filter
@@ -132,10 +132,10 @@ final class CatalogApplier {
     }
 
     /// Whether a line index is in use.
-    var usesLineIndex: Bool { previous != nil }
+    package var usesLineIndex: Bool { previous != nil }
 
     /// Lines the previous catalog had (the progress total's estimate in line-index mode).
-    var previousLineCount: Int? { previous?.count }
+    package var previousLineCount: Int? { previous?.count }
 
     private func loadStoredIndex() throws {
         let count = try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
@@ -189,7 +189,7 @@ final class CatalogApplier {
 
     /// Counts the record (a line the matcher did not know; `hash` is its ``LineHash``) in upstream's
     /// offer and stores it when the filter keeps it.
-    func add(_ record: CatalogRecord, hash: UInt64) throws {
+    package func add(_ record: CatalogRecord, hash: UInt64) throws {
         let product = intern(record.product, into: &products, index: &productIndex, counts: &productCounts)
         let classification = intern(
             record.classification, into: &classifications, index: &classificationIndex, counts: &classificationCounts)
@@ -288,7 +288,7 @@ final class CatalogApplier {
     }
 
     /// Upstream's offer per product and classification, selected or not: known lines and parsed ones.
-    var offered: [CategoryKey: Int] {
+    package var offered: [CategoryKey: Int] {
         var result: [CategoryKey: Int] = [:]
         for (counts, known, kind, names) in [
             (productCounts, matcher.productCounts, "product", products),
@@ -303,11 +303,11 @@ final class CatalogApplier {
     }
 
     /// How long the steps of ``finish(expiryCutoff:)`` took (for the debug log).
-    private(set) var finishPhases = PhaseTimes()
+    package private(set) var finishPhases = PhaseTimes()
 
     /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
     /// superseding update was released at or before this epoch second is expired.
-    func finish(expiryCutoff: Int64) throws -> ChangeCounts {
+    package func finish(expiryCutoff: Int64) throws -> ChangeCounts {
         let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
         finishPhases = PhaseTimes()
         // In id order, so the deletes walk the table's pages in order.
@@ -376,7 +376,7 @@ final class CatalogApplier {
     /// made in the background once it is stored). The work needs nothing more of this applier, so it may
     /// run on another thread while the sync finishes (removals, supersedence, the commit). Nil when no
     /// index can be kept. Call once the catalog has been read.
-    func nextIndexMaker() -> (@Sendable (CatalogIndex.Stamp) -> CatalogIndex)? {
+    package func nextIndexMaker() -> (@Sendable (CatalogIndex.Stamp) -> CatalogIndex)? {
         guard indexable else { return nil }
         matcher.finish()
         let (previous, runs, known) = (matcher.index, matcher.runs, matcher.known)

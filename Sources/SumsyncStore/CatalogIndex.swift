@@ -1,6 +1,7 @@
 import SumsyncFormats
 import SumsyncModel
 
+
 /// What the top-level site remembers of the catalog it applied last: every line in file order, with its
 /// hash (``LineHash``), the update id it carried, its product and classification, and whether the
 /// filter kept it.
@@ -12,16 +13,22 @@ import SumsyncModel
 /// the lines in order (sequential memory, no cache misses) and asks the hash table only for a line out of
 /// place. The index is valid only for the database state it was made with (its ``Stamp``); see
 /// ``CatalogIndexCache``. About 32 bytes a line: 500,000 lines take about 16 MB.
-struct CatalogIndex: Sendable {
+package struct CatalogIndex: Sendable {
     /// The database state an index describes: the site's sync counter and catalog version after the sync
     /// that made it, and the filter it was made under.
-    struct Stamp: Sendable, Equatable {
+    package struct Stamp: Sendable, Equatable {
         var syncCounter: Int64
         var catalogVersion: Int64
-        var filter: UInt64
+        package var filter: UInt64
+
+        package init(syncCounter: Int64, catalogVersion: Int64, filter: UInt64) {
+            self.syncCounter = syncCounter
+            self.catalogVersion = catalogVersion
+            self.filter = filter
+        }
 
         /// A filter's part of the stamp.
-        static func filterHash(_ filter: UpdateFilter) -> UInt64 {
+        package static func filterHash(_ filter: UpdateFilter) -> UInt64 {
             var text = filter.fingerprint
             return text.withUTF8 { LineHash.hash(UnsafeRawBufferPointer($0)) }
         }
@@ -56,7 +63,7 @@ struct CatalogIndex: Sendable {
         static let maximumNames = 0x3FFF
     }
 
-    var stamp: Stamp
+    package var stamp: Stamp
     /// Product and classification names, indexed by ``Meta``.
     var products: [String]
     var classifications: [String]
@@ -178,7 +185,7 @@ struct CatalogIndex: Sendable {
 }
 
 /// A set of line positions of a ``CatalogIndex`` (the lines seen again in this sync).
-struct PositionSet: Sendable {
+package struct PositionSet: Sendable {
     private(set) var words: [UInt64]
 
     init(capacity: Int) { words = Array(repeating: 0, count: (capacity + 63) / 64) }

@@ -10,7 +10,7 @@ import Synchronization
 /// write of the file, a restored backup at another state) makes the stamps differ, and that sync reads
 /// every line instead and makes a new index. The file is a cache: a missing, torn or foreign one is
 /// ignored, never an error.
-final class CatalogIndexCache: Sendable {
+package final class CatalogIndexCache: Sendable {
     /// The file name inside the state folder.
     static let fileName = "catalog-index.bin"
 
@@ -19,19 +19,19 @@ final class CatalogIndexCache: Sendable {
     /// Writing the file; each write waits for the one before, so files are renamed in order.
     private let writing = Mutex<Task<Void, Never>?>(nil)
 
-    init(stateDirectory: String) {
+    package init(stateDirectory: String) {
         path = stateDirectory.hasSuffix("/") ? stateDirectory + Self.fileName : stateDirectory + "/" + Self.fileName
     }
 
     /// Waits until the newest index is in the file.
-    func flush() async {
+    package func flush() async {
         await writing.withLock { $0 }?.value
     }
 
     /// Takes the index for `stamp` out of the cache (memory first, then the file); nil when none
     /// matches. The caller owns it and gives the next one to ``store(_:)``. Its hash table and shared-id
     /// marks are made in the background after ``store(_:)``, or else by the line matcher while it reads.
-    func take(matching stamp: CatalogIndex.Stamp) -> CatalogIndex? {
+    package func take(matching stamp: CatalogIndex.Stamp) -> CatalogIndex? {
         if let index = held.withLock({ held -> CatalogIndex? in
             defer { held = nil }
             return held
@@ -43,7 +43,7 @@ final class CatalogIndexCache: Sendable {
     }
 
     /// Puts an index back unchanged (its sync failed; the database is as it was).
-    func putBack(_ index: CatalogIndex) {
+    package func putBack(_ index: CatalogIndex) {
         held.withLock { $0 = index }
     }
 
@@ -53,7 +53,7 @@ final class CatalogIndexCache: Sendable {
     /// Then, still in the background, it makes the index's hash table and shared-id marks, and holds
     /// that copy instead if no sync has taken the index meanwhile, so the next sync's reading thread
     /// starts matching at once.
-    func store(_ index: CatalogIndex) {
+    package func store(_ index: CatalogIndex) {
         held.withLock { $0 = index }
         let path = self.path
         writing.withLock { writing in
@@ -80,7 +80,7 @@ final class CatalogIndexCache: Sendable {
 /// products, classifications: count (4), then each name as length (4) + UTF-8
 /// count × (hash 8, id 16, meta 4), in catalog order      checksum (8, LineHash of everything before)
 /// ```
-enum CatalogIndexFile {
+package enum CatalogIndexFile {
     static let magic = Array("SUMSYNC-CATIDX-2\n".utf8)
 
     static func write(_ index: CatalogIndex, to path: String) {

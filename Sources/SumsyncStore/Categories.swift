@@ -21,10 +21,10 @@ public struct CategoryEntry: Sendable, Codable, Equatable {
     }
 }
 
-enum Categories {
+package enum Categories {
     /// Upserts what this sync saw; returns the categories seen for the first time, unless this is the
     /// first sync that ever read a catalog (then everything is new and nothing is worth a notice).
-    static func record(
+    package static func record(
         _ offered: [CatalogApplier.CategoryKey: Int], filter: UpdateFilter, syncID: String, at date: Date, db: Database
     ) throws -> [(kind: String, name: String)] {
         let firstEver = try Int.fetchOne(db, sql: "SELECT count(*) FROM categories") == 0

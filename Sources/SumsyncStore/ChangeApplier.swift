@@ -10,20 +10,26 @@ import SumsyncModel
 /// verdict, supersedence is recomputed from the same lists (an empty site's first full snapshot takes it
 /// as the stream carries it), and the catalog version becomes the parent's.
 /// An imported site bundle is applied the same way, mirroring the site it was exported from.
-struct ChangeApplier: Sendable {
+package struct ChangeApplier: Sendable {
     let path: String
     /// Who sent the stream, for messages: `parent CAS`, `bundle /srv/export.bundle`.
     let source: String
     /// The header the stream must start with (a bundle's signed manifest promises it); nil = any.
-    var expectedHeader: ChangeFeed.Header? = nil
+    package var expectedHeader: ChangeFeed.Header? = nil
 
-    func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
+    package init(path: String, source: String, expectedHeader: ChangeFeed.Header? = nil) {
+        self.path = path
+        self.source = source
+        self.expectedHeader = expectedHeader
+    }
+
+    package func apply(_ db: Database, progress: SyncProgress) throws -> (ChangeCounts, Int) {
         var phases = PhaseTimes()
         return try apply(db, progress: progress, phases: &phases)
     }
 
     /// `apply`, noting how long its phases took in `phases`.
-    func apply(_ db: Database, progress: SyncProgress, phases: inout PhaseTimes) throws -> (ChangeCounts, Int) {
+    package func apply(_ db: Database, progress: SyncProgress, phases: inout PhaseTimes) throws -> (ChangeCounts, Int) {
         try ChangeLog.begin(db)
         try Supersedence.beginTouching(db)
         try db.execute(sql: "UPDATE site_state SET sync_counter = sync_counter + 1 WHERE id = 1")
@@ -240,7 +246,7 @@ struct ChangeApplier: Sendable {
 /// The `superseded_by` and `superseded_released` a change stream's record carries last, in the shape
 /// ``UpdateRow/writeLine(_:from:into:)`` writes them: `,"superseded_by":"<id>","superseded_released":<n>}`.
 /// Read from the line's end, so the catalog parser needs no fields it would otherwise ignore.
-enum SupersededTail {
+package enum SupersededTail {
     enum Reading: Equatable {
         /// The record carries none: nothing supersedes it.
         case none

@@ -14,19 +14,31 @@ import SumsyncModel
 /// ```
 /// `since=0`, or a `since` ahead of this site, gives the full snapshot (`"full":true`): the receiver then
 /// removes whatever the snapshot does not list.
-enum ChangeFeed {
-    struct Header: Codable, Equatable {
+package enum ChangeFeed {
+    package struct Header: Codable, Equatable {
         var sumsync = "changes"
         var site: String
-        var from: Int
-        var to: Int
-        var full: Bool
-        var upserts: Int
-        var removals: Int
+        package var from: Int
+        package var to: Int
+        package var full: Bool
+        package var upserts: Int
+        package var removals: Int
         /// The records carry the sending site's `superseded_by` and `superseded_released` (last in the
         /// line, when it has them): an empty child then takes them as they are instead of working out
         /// supersedence again. Absent from older sites' streams.
         var supersededBy: Bool? = nil
+
+        package init(
+            site: String, from: Int, to: Int, full: Bool, upserts: Int, removals: Int, supersededBy: Bool? = nil
+        ) {
+            self.site = site
+            self.from = from
+            self.to = to
+            self.full = full
+            self.upserts = upserts
+            self.removals = removals
+            self.supersededBy = supersededBy
+        }
 
         enum CodingKeys: String, CodingKey {
             case sumsync, site, from, to, full, upserts, removals
@@ -45,8 +57,8 @@ enum ChangeFeed {
     }
 
     /// `since` is older than the retained change log: the child must resync from `since=0`.
-    struct TooOld: Error {
-        let floor: Int
+    package struct TooOld: Error {
+        package let floor: Int
     }
 
     /// The stored update count disagrees with the rows read: the database needs a look.
@@ -59,13 +71,13 @@ enum ChangeFeed {
     }
 
     /// Writes the feed for `since` to `path` and returns its header.
-    static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
+    package static func write(store: SiteStore, site: SiteCode, since: Int, to path: String) throws -> Header {
         var phases = PhaseTimes()
         return try write(store: store, site: site, since: since, to: path, phases: &phases)
     }
 
     /// `write(store:site:since:to:)`, noting its phases.
-    static func write(store: SiteStore, site: SiteCode, since: Int, to path: String, phases: inout PhaseTimes) throws -> Header {
+    package static func write(store: SiteStore, site: SiteCode, since: Int, to path: String, phases: inout PhaseTimes) throws -> Header {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let file = FileHandle(forWritingAtPath: path)
         else { throw CocoaError(.fileWriteUnknown) }
@@ -100,7 +112,7 @@ enum ChangeFeed {
     /// Produces the feed for `since` one line at a time (without newlines), from one consistent read,
     /// and returns its header. Export bundles use it too. `headerLast`: emit no header line (the caller
     /// writes the returned one in front), and count while emitting rather than before.
-    static func write(
+    package static func write(
         store: SiteStore, site: SiteCode, since: Int, headerLast: Bool = false, emit: (String) throws -> Void
     ) throws -> Header {
         try writeLines(store: store, site: site, since: since, headerLast: headerLast) { line in
@@ -183,7 +195,7 @@ enum ChangeFeed {
 }
 
 /// Stored update rows as catalog records.
-enum UpdateRow {
+package enum UpdateRow {
     /// The columns ``writeLine(_:from:into:)`` reads, in this order.
     static let columns = [
         "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",

@@ -8,7 +8,7 @@ import SumsyncModel
 /// A stream is kept while the site's catalog version stays what it was written at, and at most
 /// ``keep`` after it was written; files live in the state folder as `changes-*.feed` (a daemon that
 /// starts removes leftovers).
-actor ChangeFeedCache {
+package actor ChangeFeedCache {
     struct Feed: Sendable {
         let path: String
         let header: ChangeFeed.Header
@@ -23,7 +23,7 @@ actor ChangeFeedCache {
     private var writing: [Int: (version: Int, task: Task<Feed, any Error>)] = [:]
     private var ready: [Int: Feed] = [:]
 
-    init(folder: String, keep: Duration = .seconds(120)) {
+    package init(folder: String, keep: Duration = .seconds(120)) {
         self.folder = folder
         self.keep = keep
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
@@ -34,7 +34,7 @@ actor ChangeFeedCache {
 
     /// The stream for `since` at catalog version `version`, opened for reading: shared when one is
     /// written or being written; otherwise `write` writes it to the path it is given.
-    func stream(
+    package func stream(
         since: Int, version: Int, write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header
     ) async throws -> (header: ChangeFeed.Header, chunks: FileChunks, phases: String) {
         prune(version: version)
@@ -58,7 +58,7 @@ actor ChangeFeedCache {
 
     /// Starts writing the stream for `since` at catalog version `version` unless it is written or being
     /// written: after a sync, before the children are asked to pull it.
-    func prepare(since: Int, version: Int, write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header) {
+    package func prepare(since: Int, version: Int, write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header) {
         prune(version: version)
         guard ready[since] == nil, writing[since]?.version != version else { return }
         let task = startWriting(write)
@@ -75,7 +75,7 @@ actor ChangeFeedCache {
     /// becomes `site` (rewritten in place: it is padded). Returns false, leaving the file alone, when the
     /// file is not such a stream.
     @discardableResult
-    func adopt(_ download: String, since: Int, site: SiteCode) -> Bool {
+    package func adopt(_ download: String, since: Int, site: SiteCode) -> Bool {
         guard let file = FileHandle(forUpdatingAtPath: download) else { return false }
         defer { try? file.close() }
         guard let head = try? file.read(upToCount: ChangeFeed.headerRoom), let newline = head.firstIndex(of: 0x0A),

@@ -9,12 +9,12 @@ import SumsyncModel
 /// an earlier one); ``commit(_:counts:version:logged:)`` turns the marks into change-log rows at the next
 /// catalog version, in the same transaction. The marks never touch the `updates` rows themselves, so a
 /// changed update is written once, not marked and unmarked.
-enum ChangeLog {
+package enum ChangeLog {
     /// How many versions of changes are kept; a child further behind does a full resync.
     static let retainedVersions = 1_000
 
     /// Prepares the temporary table of marks; call at the start of a sync's transaction.
-    static func begin(_ db: Database) throws {
+    package static func begin(_ db: Database) throws {
         try db.execute(
             sql: """
                 DROP TABLE IF EXISTS temp.changes_pending;
@@ -78,7 +78,7 @@ enum ChangeLog {
     /// `logged: false` (a first sync, or a child's first full snapshot, which mark no rows): the log
     /// starts at the new version, so a child further behind resyncs from the full snapshot.
     @discardableResult
-    static func commit(
+    package static func commit(
         _ db: Database, counts: ChangeCounts, version forced: Int? = nil, logged: Bool = true
     ) throws -> (version: Int, changed: Bool) {
         try db.execute(sql: "UPDATE site_state SET update_count = ? WHERE id = 1", arguments: [counts.held])
@@ -102,7 +102,7 @@ enum ChangeLog {
 }
 
 /// Minimal JSON text for the lists stored in TEXT columns (`["en","de"]`).
-enum JSONText {
+package enum JSONText {
     static func array(_ values: [String]) -> String {
         var text = "["
         for (index, value) in values.enumerated() {

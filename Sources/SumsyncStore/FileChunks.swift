@@ -4,8 +4,8 @@ import NIOCore
 /// A file's bytes as an async sequence of 1 MiB buffers, read on demand (so a slow reader never makes
 /// the whole file sit in memory). The file is unlinked when the sequence is made: it lives until the
 /// descriptor closes.
-struct FileChunks: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
+package struct FileChunks: AsyncSequence, Sendable {
+    package typealias Element = ByteBuffer
 
     fileprivate final class Descriptor: @unchecked Sendable {
         let fd: Int32
@@ -28,10 +28,10 @@ struct FileChunks: AsyncSequence, Sendable {
         descriptor = Descriptor(fd: fd)
     }
 
-    struct AsyncIterator: AsyncIteratorProtocol {
+    package struct AsyncIterator: AsyncIteratorProtocol {
         fileprivate let descriptor: Descriptor
 
-        mutating func next() async throws -> ByteBuffer? {
+        package mutating func next() async throws -> ByteBuffer? {
             var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
             let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { pointer in
                 let read = Foundation.read(descriptor.fd, pointer.baseAddress!, pointer.count)
@@ -42,5 +42,5 @@ struct FileChunks: AsyncSequence, Sendable {
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(descriptor: descriptor) }
+    package func makeAsyncIterator() -> AsyncIterator { AsyncIterator(descriptor: descriptor) }
 }

@@ -1,13 +1,14 @@
 import SumsyncFormats
 import SumsyncModel
 
+
 /// Matches a catalog's lines against the last catalog's ``CatalogIndex`` as they stream by.
 ///
 /// The common case costs a hash and one comparison with the line expected next (the one after the last
 /// match); a line out of place is looked up in the index's hash table, and matching continues after it.
 /// What it learns: which of the last catalog's lines came again (``seen``), how they count towards
 /// upstream's offer, and the runs of known lines in the new order, from which the next index is cut.
-struct LineMatcher: KnownLineFilter, Sendable {
+package struct LineMatcher: KnownLineFilter, Sendable {
     /// The previous catalog's index; its hash table is built at the first line out of place, and its
     /// shared-id marks when ``finish()`` is called.
     private(set) var index: CatalogIndex?
@@ -20,12 +21,12 @@ struct LineMatcher: KnownLineFilter, Sendable {
     private(set) var runs: [Range<Int>] = []
     private var runStart = 0
     private var runEnd = -1
-    private(set) var known = 0
+    package private(set) var known = 0
     private let progress: SyncProgress?
 
     /// Matches against `index` (nil: every line is unknown). `progress` is asked for a stop request and
     /// told the count every 16,384 known lines.
-    init(index: CatalogIndex?, progress: SyncProgress? = nil) {
+    package init(index: CatalogIndex?, progress: SyncProgress? = nil) {
         self.index = index
         self.progress = progress
         seen = PositionSet(capacity: index?.count ?? 0)
@@ -33,7 +34,7 @@ struct LineMatcher: KnownLineFilter, Sendable {
         classificationCounts = Array(repeating: 0, count: index?.classifications.count ?? 0)
     }
 
-    mutating func isKnown(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+    package mutating func isKnown(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
         guard index != nil else { return false }
         let hash = LineHash.hash(bytes)
         let position: Int
@@ -67,7 +68,7 @@ struct LineMatcher: KnownLineFilter, Sendable {
 
     /// Closes the last run and marks the index's shared ids (for removals); call once the catalog has
     /// been read.
-    mutating func finish() {
+    package mutating func finish() {
         if runEnd > runStart { runs.append(runStart..<runEnd) }
         runStart = 0
         runEnd = -1

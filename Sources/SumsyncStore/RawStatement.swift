@@ -10,7 +10,7 @@ import SumsyncModel
 /// and finalizes the statement, and the caller's GRDB transaction wraps every step.
 ///
 /// Use: `bind` every parameter, then ``run()`` (no result rows) or ``step()`` / column reads / ``reset()``.
-struct RawStatement {
+package struct RawStatement {
     private let statement: Statement
     private let connection: SQLiteConnection?
 
@@ -122,7 +122,7 @@ struct RawStatement {
 
 /// The `updates` columns one catalog record fills, bound as the numbered parameters `?1` … `?19` in
 /// this order, so an `INSERT` and an `UPDATE … WHERE id = ?1` share one binding.
-enum RecordParameters {
+package enum RecordParameters {
     static let columns = [
         "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
         "released_epoch", "revised", "supersedes", "upstream_expired", "expired", "size", "url", "description",

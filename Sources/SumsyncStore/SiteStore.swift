@@ -90,7 +90,7 @@ public final class SiteStore: Sendable {
     /// after a bulk load (a first sync), whose log is as large as the database, so later reads need not
     /// search it. The file is cut to the 64 MB `journal_size_limit` when the next write commits, so the
     /// first delta after a first sync writes into blocks the file has.
-    func checkpointNow() async {
+    package func checkpointNow() async {
         guard let checkpointer else { return }
         _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.restart) }
     }
@@ -100,7 +100,7 @@ public final class SiteStore: Sendable {
     /// the log again and again; the cache only grows as far as the delta touches. Call again with
     /// `false` when the write ends, also on failure. A first sync keeps the small cache: its peak memory
     /// counts, and it writes in one pass anyway.
-    static func setLargeCache(_ large: Bool, _ db: Database) throws {
+    package static func setLargeCache(_ large: Bool, _ db: Database) throws {
         try db.execute(sql: large ? "PRAGMA cache_size = -262144; PRAGMA mmap_size = 1073741824" : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0")
     }
 

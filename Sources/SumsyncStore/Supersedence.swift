@@ -11,7 +11,7 @@ import GRDB
 /// other way round). Pairs are found by their key only: no second index on the superseding id to keep
 /// up. A first sync, a full snapshot, or a sync that knows nothing of what was stored uses
 /// ``rebuild(_:expiryCutoff:firstSync:)``.
-enum Supersedence {
+package enum Supersedence {
     /// Starts this transaction's lists: `temp.touched` (updates whose pairs must be replaced: written
     /// with another `supersedes` list or release time, or removed with a list), `temp.unpaired` (the
     /// pairs their stored lists made) and `temp.fresh` (new updates, which others may supersede already).

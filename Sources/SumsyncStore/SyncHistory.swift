@@ -65,7 +65,7 @@ public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
 
 extension SiteStore {
     /// Records that a sync started (its own small transaction, so it survives the sync's rollback).
-    func recordSyncStarted(id: String, site: SiteCode, trigger: SyncTrigger, at date: Date) throws {
+    package func recordSyncStarted(id: String, site: SiteCode, trigger: SyncTrigger, at date: Date) throws {
         try pool.write { db in
             let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
             try db.execute(
@@ -79,7 +79,7 @@ extension SiteStore {
     }
 
     /// Records how a sync ended.
-    func recordSyncFinished(
+    package func recordSyncFinished(
         id: String, result: SyncResult, counts: ChangeCounts, error: String?, at date: Date,
         began: ContinuousClock.Instant? = nil
     ) throws {

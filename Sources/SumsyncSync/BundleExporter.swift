@@ -116,7 +116,7 @@ public enum BundleExporter {
 }
 
 /// An upstream catalog as a local file: a `file://` path as it is, an `http(s)://` one downloaded.
-struct CatalogSource {
+package struct CatalogSource {
     let path: String
     let temporary: Bool
 

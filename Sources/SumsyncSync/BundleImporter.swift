@@ -10,22 +10,27 @@ import SumsyncStore
 /// verifies it (``BundleVerifier``), copies the payload into the state folder while checking its digest,
 /// and applies that copy in one write transaction, with the same history row and all-or-nothing
 /// guarantee as any sync. A refused bundle changes nothing but the history row.
-struct BundleImporter {
+package struct BundleImporter {
     let store: SiteStore
     let site: SiteCode
     let stateDirectory: String
     let httpClient: HTTPClient
 
     /// What the caller asked for.
-    struct Request: Sendable {
+    package struct Request: Sendable {
         /// The bundle file; the daemon reads it as the site's user.
         var path: String
         /// Accept a bundle made with a different filter.
         var force: Bool
+
+        package init(path: String, force: Bool) {
+            self.path = path
+            self.force = force
+        }
     }
 
     /// Runs the import; never throws: a refusal is a failed outcome, recorded in history.
-    func run(
+    package func run(
         id: String, request: Request, config: HierarchyConfig, progress: SyncProgress, logger: Logger,
         now: @Sendable () -> Date = Date.init
     ) async -> SyncEngine.Outcome {
@@ -155,5 +160,12 @@ struct BundleImporter {
         } catch {
             throw SyncError("cannot read the site database: \(error)")
         }
+    }
+
+    package init(store: SiteStore, site: SiteCode, stateDirectory: String, httpClient: HTTPClient) {
+        self.store = store
+        self.site = site
+        self.stateDirectory = stateDirectory
+        self.httpClient = httpClient
     }
 }

@@ -5,7 +5,7 @@ import SumsyncFormats
 /// Writes one bundle file with bounded memory: payload lines stream through gzip into a temporary file
 /// beside the output while their SHA-256 is computed; ``finish(_:key:)`` then signs the manifest (which
 /// now knows the payload's size and digest) and writes header + payload to the output, atomically.
-final class BundleWriter {
+package final class BundleWriter {
     let output: String
     private let payloadPath: String
     private let payloadFD: Int32
@@ -30,7 +30,7 @@ final class BundleWriter {
         } catch {
             close(payloadFD)
             unlink(payloadPath)
-            throw BundleError(.cannotWrite, error.description)
+            throw BundleError(.cannotWrite, "\(error)")
         }
     }
 
@@ -125,7 +125,7 @@ final class BundleWriter {
 }
 
 /// Reading a bundle's payload back out of the file.
-enum BundlePayload {
+package enum BundlePayload {
     /// Copies the payload (from `offset` to the end of `fd`) to a new file at `path`, computing its size
     /// and SHA-256 on the way; `progress` gets the bytes copied so far. The copy is what gets applied, so
     /// a file changed after the check cannot slip anything in.

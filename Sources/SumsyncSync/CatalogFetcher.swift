@@ -6,7 +6,7 @@ import SumsyncModel
 
 /// Gets the upstream catalog to a local file: `file://` as it is, `http(s)://` downloaded (streamed to
 /// the state folder) with `If-None-Match`/`If-Modified-Since`, so an unchanged upstream costs one request.
-struct CatalogFetcher {
+package struct CatalogFetcher {
     enum Outcome {
         /// HTTP 304: upstream has not changed since the validators we sent.
         case unchanged

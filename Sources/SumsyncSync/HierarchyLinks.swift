@@ -6,7 +6,7 @@ import SumsyncStore
 
 /// A site's side of the hierarchy: sync requests to its children (with retries and link state), the
 /// status reports of its descendants, staleness, and reports up to its parent.
-actor HierarchyLinks {
+package actor HierarchyLinks {
     private let site: SiteCode
     private let store: SiteStore
     private var client: SiteClient
@@ -20,7 +20,7 @@ actor HierarchyLinks {
     private var parentVersion: Int?
     private let onLinkChange: @Sendable (SiteCode, SiteStatus.Link) -> Void
 
-    init(
+    package init(
         site: SiteCode, store: SiteStore, client: SiteClient, config: HierarchyConfig, logger: Logger,
         onLinkChange: @escaping @Sendable (SiteCode, SiteStatus.Link) -> Void = { _, _ in }
     ) {
@@ -34,7 +34,7 @@ actor HierarchyLinks {
     }
 
     /// A reloaded config: new tree, intervals, and key (for requests sent from now on).
-    func update(config: HierarchyConfig) {
+    package func update(config: HierarchyConfig) {
         self.config = config
         client = SiteClient(
             httpClient: client.httpClient,
@@ -48,7 +48,7 @@ actor HierarchyLinks {
 
     /// Sends a sync request to every child concurrently; a child that cannot be reached is retried with
     /// exponential backoff capped at `retry-interval` until it answers or a newer request replaces it.
-    func notifyChildren(version: Int) {
+    package func notifyChildren(version: Int) {
         for child in children {
             deliveries[child.code]?.cancel()
             deliveries[child.code] = Task { await self.deliver(to: child, version: version) }
@@ -108,7 +108,7 @@ actor HierarchyLinks {
     // MARK: Sync requests in
 
     /// Remembers a parent's request id; false when it was seen before (the request is then not repeated).
-    func acceptRequest(_ message: SyncRequestMessage) -> Bool {
+    package func acceptRequest(_ message: SyncRequestMessage) -> Bool {
         parentVersion = max(parentVersion ?? 0, message.catalogVersion)
         guard !seenRequests.contains(message.requestID) else { return false }
         seenRequests.append(message.requestID)
@@ -119,7 +119,7 @@ actor HierarchyLinks {
     // MARK: Status up
 
     /// Stores the statuses a child reported for itself and its descendants (only sites below that child).
-    func record(report: StatusReport, from child: SiteCode) throws {
+    package func record(report: StatusReport, from child: SiteCode) throws {
         let allowed = Set(config.subtree(of: child).map(\.code.rawValue))
         for status in report.sites where allowed.contains(status.site) {
             reports[status.site] = status
@@ -128,7 +128,7 @@ actor HierarchyLinks {
     }
 
     /// This site and every descendant, with links and lag as this site sees them.
-    func statuses(own: SiteStatus, now: Date = Date()) -> [SiteStatus] {
+    package func statuses(own: SiteStatus, now: Date = Date()) -> [SiteStatus] {
         var result = [own]
         let descendants = config.subtree(of: site).dropFirst()
         let versions = [own.catalogVersion] + descendants.compactMap { reports[$0.code.rawValue]?.catalogVersion }
@@ -152,7 +152,7 @@ actor HierarchyLinks {
     }
 
     /// Checks each child against this site's version; logs a child that stays behind past `stale-after`.
-    func checkStaleness(ownVersion: Int, now: Date = Date()) {
+    package func checkStaleness(ownVersion: Int, now: Date = Date()) {
         let staleAfter = TimeInterval(config.sync.effectiveStaleAfter.seconds)
         for child in children {
             let childVersion = reports[child.code.rawValue]?.catalogVersion ?? 0
@@ -173,7 +173,7 @@ actor HierarchyLinks {
     }
 
     /// Sends this site's status and its descendants' to the parent (coalescing bursts into one report).
-    func reportUp(_ statuses: [SiteStatus]) {
+    package func reportUp(_ statuses: [SiteStatus]) {
         guard let parentCode = config.site(site)?.parent, let parent = config.site(parentCode) else { return }
         relayTask?.cancel()
         relayTask = Task {
@@ -193,7 +193,7 @@ actor HierarchyLinks {
         }
     }
 
-    func stop() {
+    package func stop() {
         deliveries.values.forEach { $0.cancel() }
         relayTask?.cancel()
     }

@@ -12,7 +12,7 @@ import Synchronization
 /// database thread only writes. The queue is bounded (the reader waits when the writer falls behind),
 /// keeps the catalog's order, and carries parse and read errors in that order too, so the first bad line
 /// in the file is the one reported.
-final class LinePipe: Sendable {
+package final class LinePipe: Sendable {
     /// What the reader hands on.
     enum Item: Sendable {
         /// An unknown line, parsed (or why not), with its 1-based number and its ``LineHash``.

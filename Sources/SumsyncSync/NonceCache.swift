@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// Entries older than twice the allowed clock skew are forgotten: a request that old is refused as
 /// stale anyway. The size is bounded so a flood of signed requests cannot exhaust memory.
-final class NonceCache: Sendable {
+package final class NonceCache: Sendable {
     private struct State {
         var seen: [String: Int64] = [:]
         var lastPurge: Int64 = 0
@@ -14,12 +14,12 @@ final class NonceCache: Sendable {
     private let state = Mutex(State())
     let limit: Int
 
-    init(limit: Int = 200_000) {
+    package init(limit: Int = 200_000) {
         self.limit = limit
     }
 
     /// Records `nonce`; false when it was already seen (a replay).
-    func insert(_ nonce: String, now: Int64) -> Bool {
+    package func insert(_ nonce: String, now: Int64) -> Bool {
         state.withLock { state in
             if now - state.lastPurge > 60 || state.seen.count >= limit {
                 state.seen = state.seen.filter { now - $0.value <= 2 * RequestSigner.maxSkew }

@@ -9,7 +9,7 @@ import SumsyncStore
 /// A child site's sync: pull `changes?since=<its version>` from its parent and apply them in one
 /// transaction, with the same all-or-nothing guarantees as the top-level sync. Afterwards the child's
 /// catalog version is its parent's.
-struct ParentSync {
+package struct ParentSync {
     let store: SiteStore
     let client: SiteClient
     let parent: SiteConfig
@@ -17,13 +17,13 @@ struct ParentSync {
     /// How long the parent may send nothing before the pull fails.
     var idleTimeout: Duration = .seconds(60)
     /// Where the phase timings go (at debug).
-    var logger = Logger(label: "sumsync.parent-sync")
+    package var logger: Logger = Logger(label: "sumsync.parent-sync")
     /// Keeps the applied stream as this site's own stream for its children (see
     /// ``ChangeFeedCache/adopt(_:since:site:)``); nil: the download is deleted.
-    var relay: (cache: ChangeFeedCache, site: SiteCode)?
+    package var relay: (cache: ChangeFeedCache, site: SiteCode)?
 
     /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
-    func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
+    package func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
         let version = (try? store.catalogVersion()) ?? 0
         progress.enter(.fetching)
         let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
@@ -96,5 +96,15 @@ struct ParentSync {
         } catch {
             throw SyncError("lost the connection to parent \(parent.code) while receiving changes: \(error); nothing was applied")
         }
+    }
+
+    package init(store: SiteStore, client: SiteClient, parent: SiteConfig, stateDirectory: String, idleTimeout: Duration = .seconds(60), logger: Logger = Logger(label: ""), relay: (cache: ChangeFeedCache, site: SiteCode)? = nil) {
+        self.store = store
+        self.client = client
+        self.parent = parent
+        self.stateDirectory = stateDirectory
+        self.idleTimeout = idleTimeout
+        self.logger = logger
+        self.relay = relay
     }
 }

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Streams an HTTP response body to a private file with bounded memory, reporting progress, honouring
 /// a stop request, and failing when the peer sends nothing for `idleTimeout` (a stalled connection).
-enum ResponseDownload {
+package enum ResponseDownload {
     /// Writes the body to `path` (replacing it, mode 0600); returns the bytes received.
     /// - Parameter stalled: the error for a peer that went quiet.
     static func write(

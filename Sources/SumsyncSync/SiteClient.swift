@@ -1,12 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import SumsyncFormats
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import SumsyncModel
 
 /// Signed site-to-site requests from this site to its parent or children.
-struct SiteClient: Sendable {
+package struct SiteClient: Sendable {
     let httpClient: HTTPClient
     let signer: RequestSigner
     let site: SiteCode
@@ -61,5 +62,11 @@ struct SiteClient: Sendable {
             )
         }
         return answer
+    }
+
+    package init(httpClient: HTTPClient, signer: RequestSigner, site: SiteCode) {
+        self.httpClient = httpClient
+        self.signer = signer
+        self.site = site
     }
 }

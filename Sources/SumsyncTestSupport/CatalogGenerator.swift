@@ -1,6 +1,7 @@
 import SumsyncFormats
 import SumsyncModel
 
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -4,7 +4,7 @@
 /// The catalog generator must give the same bytes for the same seed on every machine and Swift release,
 /// so it uses neither the system generator nor the standard library's `random(in:using:)` (whose
 /// algorithm is not promised to stay the same): every draw below is plain integer arithmetic.
-struct CatalogRandom {
+package struct CatalogRandom {
     private(set) var state: UInt64
 
     init(seed: UInt64) { state = seed }

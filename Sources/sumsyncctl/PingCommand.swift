@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SumsyncControl
+import SumsyncModel
 
 /// `sumsyncctl ping`: asks the running daemon who and how it is.
 struct PingCommand: AsyncParsableCommand {

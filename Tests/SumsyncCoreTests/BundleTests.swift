@@ -2,9 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import GRDB
 import Logging
+@testable import SumsyncFormats
+@testable import SumsyncModel
+@testable import SumsyncStore
+@testable import SumsyncSync
 import Testing
 
-@testable import SumsyncCore
 
 /// A signing key, its public half on disk, and a disconnected site database to import into.
 final class BundleHarness: @unchecked Sendable {

@@ -1,5 +1,6 @@
 import Foundation
-import SumsyncCore
+@testable import SumsyncFormats
+@testable import SumsyncSchedule
 import Testing
 
 /// Compares ``CalendarSpec`` with the real `systemd-analyze calendar` (systemd 252) on a fixed,

@@ -1,7 +1,9 @@
 import Foundation
+@testable import SumsyncFormats
+@testable import SumsyncModel
+@testable import SumsyncTestSupport
 import Testing
 
-@testable import SumsyncCore
 
 /// Parses every line of a catalog file.
 func parseCatalog(_ path: String) throws -> [CatalogRecord] {

@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
+@testable import SumsyncModel
+@testable import SumsyncStore
+@testable import SumsyncTestSupport
 import Testing
 
-@testable import SumsyncCore
 
 /// A child mirrors its parent through change streams: the first full snapshot into an empty site, then
 /// deltas. Checked against the parent's database after every step, and the child's own change log must

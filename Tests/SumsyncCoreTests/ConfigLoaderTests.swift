@@ -1,7 +1,8 @@
 import Foundation
+@testable import SumsyncConfig
+@testable import SumsyncModel
 import Testing
 
-@testable import SumsyncCore
 
 /// Broken configs, each with the message the admin must see.
 @Suite("hierarchy config")

@@ -1,8 +1,11 @@
 import Foundation
 import GRDB
+@testable import SumsyncFormats
+@testable import SumsyncStore
+@testable import SumsyncSync
+@testable import SumsyncTestSupport
 import Testing
 
-@testable import SumsyncCore
 
 /// The line index lets a delta sync skip the lines it applied before. These tests hold it to the one
 /// thing that matters: a site synced through it ends up exactly like a site that parsed every line.

@@ -1,7 +1,8 @@
 import Foundation
+@testable import SumsyncFormats
+@testable import SumsyncSchedule
 import Testing
 
-@testable import SumsyncCore
 
 /// The schedule's decisions with an injected clock: nothing here sleeps.
 @Suite("schedule state machine")

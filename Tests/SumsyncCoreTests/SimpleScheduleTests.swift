@@ -1,5 +1,6 @@
 import Foundation
-import SumsyncCore
+@testable import SumsyncFormats
+@testable import SumsyncSchedule
 import Testing
 
 private func utc(_ text: String) -> Date {

@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
+@testable import SumsyncStore
 import Testing
 
-@testable import SumsyncCore
 
 /// A site database from an earlier release is brought up to date when it is opened, keeping every row.
 @Suite("site database migrations")

@@ -2,9 +2,11 @@ import AsyncHTTPClient
 import Foundation
 import GRDB
 import Logging
+@testable import SumsyncModel
+@testable import SumsyncStore
+@testable import SumsyncSync
 import Testing
 
-@testable import SumsyncCore
 
 /// A site database and a catalog file in a scratch folder, synced through the real engine.
 final class SyncHarness: @unchecked Sendable {

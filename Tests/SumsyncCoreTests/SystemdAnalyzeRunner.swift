@@ -1,5 +1,5 @@
 import Foundation
-import SumsyncCore
+@testable import SumsyncFormats
 
 /// Runs the real `systemd-analyze calendar` and reads back what it printed, so the Swift
 /// implementation can be compared against systemd itself.

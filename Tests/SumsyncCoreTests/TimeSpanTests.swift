@@ -1,6 +1,6 @@
+@testable import SumsyncModel
 import Testing
 
-@testable import SumsyncCore
 
 @Suite("systemd time spans")
 struct TimeSpanTests {

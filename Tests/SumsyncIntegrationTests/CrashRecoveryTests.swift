@@ -1,5 +1,5 @@
 import Foundation
-import SumsyncCore
+@testable import SumsyncTestSupport
 import Testing
 
 /// `kill -9` in the middle of applying: the database stays whole, nothing of the sync is applied, and the

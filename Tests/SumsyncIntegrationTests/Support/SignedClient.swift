@@ -2,7 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import SumsyncCore
+@testable import SumsyncModel
+@testable import SumsyncSync
 
 /// Sends site-to-site requests from a test, signed (or deliberately mis-signed) like a site would.
 struct SignedClient {
