@@ -44,6 +44,7 @@ build: deps
 	$(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS)
 
 test: deps
+	SWIFT=$(SWIFT) ./scripts/format-check
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	# One test at a time: the integration tests start real daemons on loopback ports, and two
 	# 2-core-heavy suites at once only race each other for ports and CPU.
@@ -74,7 +75,7 @@ install: build
 	if [ -z "$(DESTDIR)" ] && [ -f systemd/sumsync.catalog ]; then journalctl --update-catalog; fi
 
 format-check:
-	./scripts/format-check
+	SWIFT=$(SWIFT) ./scripts/format-check
 
 clean:
 	$(SWIFT) package clean

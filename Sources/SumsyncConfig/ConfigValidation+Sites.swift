@@ -79,7 +79,8 @@ extension ConfigValidation {
     mutating func checkTree(_ sites: [SiteConfig]) {
         guard !sites.isEmpty else { return }
         let byCode = Dictionary(sites.map { ($0.code, $0) }, uniquingKeysWith: { first, _ in first })
-        let index = Dictionary(sites.enumerated().map { ($0.element.code, $0.offset + 1) }, uniquingKeysWith: { a, _ in a })
+        let index = Dictionary(
+            sites.enumerated().map { ($0.element.code, $0.offset + 1) }, uniquingKeysWith: { a, _ in a })
         for site in sites {
             guard let parent = site.parent else { continue }
             if parent == site.code {

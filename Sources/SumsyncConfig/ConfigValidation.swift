@@ -42,7 +42,9 @@ package struct ConfigValidation {
         if let top = sites.first(where: { $0.parent == nil }), sites.filter({ $0.parent == nil }).count == 1,
             !upstream.disconnected, upstream.catalog == nil
         {
-            fail("upstream.catalog", "missing: the top-level site \(top.code) needs a catalog URL (or disconnected = true)")
+            fail(
+                "upstream.catalog",
+                "missing: the top-level site \(top.code) needs a catalog URL (or disconnected = true)")
         }
         guard issues.isEmpty else { return nil }
         return HierarchyConfig(
@@ -115,11 +117,19 @@ package struct ConfigValidation {
             }
         }
         if let span = reader.timeSpan("retry-interval") {
-            if span.seconds < 1 { reader.fail("retry-interval", "must be at least 1s") } else { settings.retryInterval = span }
+            if span.seconds < 1 {
+                reader.fail("retry-interval", "must be at least 1s")
+            } else {
+                settings.retryInterval = span
+            }
         }
         if let span = reader.timeSpan("randomized-delay") { settings.randomizedDelay = span }
         if let span = reader.timeSpan("stale-after") {
-            if span.seconds < 1 { reader.fail("stale-after", "must be at least 1s") } else { settings.staleAfter = span }
+            if span.seconds < 1 {
+                reader.fail("stale-after", "must be at least 1s")
+            } else {
+                settings.staleAfter = span
+            }
         }
         if let products = reader.strings("products") { settings.products = products }
         if let classifications = reader.strings("classifications") {

@@ -27,7 +27,10 @@ public struct ControlClient: Sendable {
         -> (status: Int, body: Data)
     {
         guard FileManager.default.fileExists(atPath: socketPath) else {
-            throw Failure(description: "no sumsyncd is running for site \(site): no control socket at \(socketPath) (start it with `systemctl start sumsyncd@\(site)`)")
+            throw Failure(
+                description:
+                    "no sumsyncd is running for site \(site): no control socket at \(socketPath) (start it with `systemctl start sumsyncd@\(site)`)"
+            )
         }
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             throw Failure(description: "invalid control socket path \(socketPath)")
@@ -41,10 +44,14 @@ public struct ControlClient: Sendable {
         } catch {
             let text = "\(error)"
             if text.contains("Connection refused") || text.contains("connectTimeout") || text.contains("ECONNREFUSED") {
-                throw Failure(description: "no sumsyncd answers for site \(site) on \(socketPath) (connection refused); is it running? `systemctl status sumsyncd@\(site)`")
+                throw Failure(
+                    description:
+                        "no sumsyncd answers for site \(site) on \(socketPath) (connection refused); is it running? `systemctl status sumsyncd@\(site)`"
+                )
             }
             if text.contains("Permission denied") || text.contains("EACCES") {
-                throw Failure(description: "permission denied on \(socketPath); run sumsyncctl as root or as the daemon's user")
+                throw Failure(
+                    description: "permission denied on \(socketPath); run sumsyncctl as root or as the daemon's user")
             }
             throw Failure(description: "cannot reach sumsyncd for site \(site) on \(socketPath): \(text)")
         }
@@ -56,7 +63,10 @@ extension ControlClient {
     /// throws its error message.
     public func stream(method: HTTPMethod, path: String, _ body: (Data) throws -> Void) async throws(Failure) {
         guard FileManager.default.fileExists(atPath: socketPath) else {
-            throw Failure(description: "no sumsyncd is running for site \(site): no control socket at \(socketPath) (start it with `systemctl start sumsyncd@\(site)`)")
+            throw Failure(
+                description:
+                    "no sumsyncd is running for site \(site): no control socket at \(socketPath) (start it with `systemctl start sumsyncd@\(site)`)"
+            )
         }
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             throw Failure(description: "invalid control socket path \(socketPath)")

@@ -101,7 +101,8 @@ extension ControlProtocol {
             superseded = outcome.counts.superseded
             removed = outcome.counts.removed
             unchanged = outcome.counts.unchanged
-            durationSeconds = Double(outcome.duration.components.seconds) + Double(outcome.duration.components.attoseconds) / 1e18
+            durationSeconds =
+                Double(outcome.duration.components.seconds) + Double(outcome.duration.components.attoseconds) / 1e18
         }
 
         enum CodingKeys: String, CodingKey {

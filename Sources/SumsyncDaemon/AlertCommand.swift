@@ -13,7 +13,8 @@ package struct AlertCommand: Sendable {
     func run(environment fields: [String: String], logger: Logger) async {
         var environment = ProcessInfo.processInfo.environment
         environment.merge(fields) { _, new in new }
-        let outputFolder = FileManager.default.temporaryDirectory.appendingPathComponent("sumsync-alert-\(UUID().uuidString)")
+        let outputFolder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sumsync-alert-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: outputFolder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: outputFolder) }
         let output = outputFolder.appendingPathComponent("output").path
@@ -35,8 +36,7 @@ package struct AlertCommand: Sendable {
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv + envp { free(pointer) }
         }
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)

@@ -44,7 +44,8 @@ package struct PeerCredentialsMiddleware: RouterMiddleware {
             )
             throw HTTPError(
                 .forbidden,
-                message: "permission denied: uid \(credentials.uid) may not control sumsyncd for site \(site) (it runs as uid \(own)); run sumsyncctl as root or as that user"
+                message:
+                    "permission denied: uid \(credentials.uid) may not control sumsyncd for site \(site) (it runs as uid \(own)); run sumsyncctl as root or as that user"
             )
         }
         return try await next(request, context)

@@ -28,6 +28,6 @@ public final class SignalStream: @unchecked Sendable {
 
     /// Stops listening.
     public func cancel() {
-        sources.forEach { $0.cancel() }
+        for source in sources { source.cancel() }
     }
 }

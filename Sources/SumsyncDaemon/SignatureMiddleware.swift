@@ -22,7 +22,8 @@ package struct SignatureMiddleware: RouterMiddleware {
     let refused: @Sendable (_ reason: String, _ peer: String, _ site: String?, _ path: String) -> Void
     var now: @Sendable () -> Date = Date.init
 
-    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws
         -> Response
     {
         let path = request.uri.path
@@ -40,12 +41,18 @@ package struct SignatureMiddleware: RouterMiddleware {
         else {
             throw refuse(.unauthorized, "unsigned request: site-to-site requests must be signed with the hierarchy key")
         }
-        guard let sent = Int64(timestamp), abs(Int64(now().timeIntervalSince1970) - sent) <= RequestSigner.maxSkew else {
-            throw refuse(.unauthorized, "stale request: its timestamp is more than \(RequestSigner.maxSkew) s from this site's clock (check NTP)")
+        guard let sent = Int64(timestamp), abs(Int64(now().timeIntervalSince1970) - sent) <= RequestSigner.maxSkew
+        else {
+            throw refuse(
+                .unauthorized,
+                "stale request: its timestamp is more than \(RequestSigner.maxSkew) s from this site's clock (check NTP)"
+            )
         }
         let (currentSigner, knownSites) = await current()
         guard let signer = currentSigner else {
-            throw refuse(.unauthorized, "this site has no hierarchy key ([hierarchy] key-file); it accepts no site-to-site requests")
+            throw refuse(
+                .unauthorized,
+                "this site has no hierarchy key ([hierarchy] key-file); it accepts no site-to-site requests")
         }
         guard
             signer.isValid(

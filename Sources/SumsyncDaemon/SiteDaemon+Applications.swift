@@ -101,7 +101,9 @@ package enum JSONResponse {
 
 extension SiteDaemon {
     /// `GET /metrics` in the Prometheus text format on the site's `metrics-listen`, when it has one.
-    nonisolated func makeMetricsApplication(onRunning: @escaping @Sendable () -> Void) throws(DaemonError) -> (any Service)? {
+    nonisolated func makeMetricsApplication(onRunning: @escaping @Sendable () -> Void) throws(DaemonError) -> (
+        any Service
+    )? {
         guard let listen = siteConfigAtStart.metricsListen, let address = ConfigValidation.parseHostPort(listen) else {
             return nil
         }

@@ -18,7 +18,8 @@ extension SiteDaemon {
         let accepted: ControlProtocol.SyncEvent
         switch answer {
         case .started(let id): accepted = .init(event: "accepted", syncID: id, queued: false)
-        case .queued(let id, let running): accepted = .init(event: "accepted", syncID: id, queued: true, running: running)
+        case .queued(let id, let running):
+            accepted = .init(event: "accepted", syncID: id, queued: true, running: running)
         }
         guard wait else { return try JSONResponse.make(accepted, status: .accepted) }
         return await followSync(accepted)
@@ -38,18 +39,22 @@ extension SiteDaemon {
                 while !Task.isCancelled {
                     switch await coordinator.state(of: id) {
                     case .finished(let outcome):
-                        continuation.yield(try JSONResponse.line(ControlProtocol.SyncEvent(finished: id, outcome: outcome)))
+                        continuation.yield(
+                            try JSONResponse.line(ControlProtocol.SyncEvent(finished: id, outcome: outcome)))
                         return
                     case .running(let snapshot):
                         if snapshot.line != lastLine {
                             lastLine = snapshot.line
-                            continuation.yield(try JSONResponse.line(ControlProtocol.SyncEvent(progress: id, snapshot: snapshot)))
+                            continuation.yield(
+                                try JSONResponse.line(ControlProtocol.SyncEvent(progress: id, snapshot: snapshot)))
                         }
                     case .queued(let running):
                         if lastLine != "queued" {
                             lastLine = "queued"
                             continuation.yield(
-                                try JSONResponse.line(ControlProtocol.SyncEvent(event: "queued", syncID: id, queued: true, running: running))
+                                try JSONResponse.line(
+                                    ControlProtocol.SyncEvent(
+                                        event: "queued", syncID: id, queued: true, running: running))
                             )
                         }
                     case .unknown:

@@ -24,7 +24,8 @@ extension SiteDaemon {
         } catch let error as ChangeFeed.TooOld {
             throw HTTPError(
                 .gone,
-                message: "catalog version \(since) is older than the retained change log (it starts after \(error.floor)); resync from since=0"
+                message:
+                    "catalog version \(since) is older than the retained change log (it starts after \(error.floor)); resync from since=0"
             )
         }
         phases.mark("ready")
@@ -41,7 +42,9 @@ extension SiteDaemon {
 
     /// Writes this site's change stream for `since` to the path given (for ``ChangeFeedCache``).
     nonisolated func feedWriter(since: Int) -> @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header {
-        { [store, site] path, phases in try ChangeFeed.write(store: store, site: site, since: since, to: path, phases: &phases) }
+        { [store, site] path, phases in
+            try ChangeFeed.write(store: store, site: site, since: since, to: path, phases: &phases)
+        }
     }
 
     /// `POST /v1/sync-requests`, from the parent only: queue a sync from the parent (trigger `parent`).
@@ -57,8 +60,11 @@ extension SiteDaemon {
         }
         loggerAtStart.info(
             "Sync request received from parent \(caller) (catalog version \(message.catalogVersion)).",
-            metadata: ["parent.site": "\(caller)", "catalog.version": "\(message.catalogVersion)", "request.id": "\(message.requestID)"]
-                .with(.syncRequestReceived)
+            metadata: [
+                "parent.site": "\(caller)", "catalog.version": "\(message.catalogVersion)",
+                "request.id": "\(message.requestID)",
+            ]
+            .with(.syncRequestReceived)
         )
         let answer = await requestSync(trigger: .parent, source: "parent \(caller)")
         var reply = ["accepted": "yes", "request_id": message.requestID]
@@ -137,7 +143,8 @@ extension SiteDaemon {
     /// A client for requests to other sites, signed with the current key.
     func siteClient() -> SiteClient {
         SiteClient(
-            httpClient: httpClient, signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()),
+            httpClient: httpClient,
+            signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()),
             site: site
         )
     }

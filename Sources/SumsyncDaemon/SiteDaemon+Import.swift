@@ -23,19 +23,25 @@ extension SiteDaemon {
         }
         let (parent, disconnected) = await (siteConfig.parent, config.upstream.disconnected)
         if let parent {
-            throw HTTPError(.conflict, message: "site \(site) is a child site: it syncs from its parent \(parent), not by import; import at the top-level site")
+            throw HTTPError(
+                .conflict,
+                message:
+                    "site \(site) is a child site: it syncs from its parent \(parent), not by import; import at the top-level site"
+            )
         }
         guard disconnected else {
             throw HTTPError(
                 .conflict,
-                message: "site \(site) syncs from its upstream catalog; only a site with [upstream] disconnected = true imports bundles"
+                message:
+                    "site \(site) syncs from its upstream catalog; only a site with [upstream] disconnected = true imports bundles"
             )
         }
         let job = BundleImporter.Request(path: path, force: force)
         let coordinator = await self.coordinator!
         let answer = await coordinator.requestExclusive(.import) { id, trigger, full, progress in
             await self.runSync(id: id, trigger: trigger, full: full, progress: progress) { config, logger in
-                let outcome = await self.importer().run(id: id, request: job, config: config, progress: progress, logger: logger)
+                let outcome = await self.importer().run(
+                    id: id, request: job, config: config, progress: progress, logger: logger)
                 await self.importFinished(id: id, file: path, outcome: outcome)
                 return outcome
             }
@@ -80,7 +86,8 @@ extension SiteDaemon {
         } else {
             let error = outcome.error ?? "unknown error"
             metadata["sync.error"] = "\(error)"
-            logger.error("Could not import bundle \(file) (sync \(id)): \(error)", metadata: metadata.with(.importFailed))
+            logger.error(
+                "Could not import bundle \(file) (sync \(id)): \(error)", metadata: metadata.with(.importFailed))
         }
     }
 }

@@ -15,9 +15,10 @@ extension SiteDaemon {
             return
         }
         let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
-        let last = (try? store.pool.read { db in
-            try String.fetchOne(db, sql: "SELECT last_scheduled_run FROM site_state WHERE id = 1")
-        }).flatMap { $0.flatMap(RFC3339.parse) }
+        let last =
+            (try? store.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT last_scheduled_run FROM site_state WHERE id = 1")
+            }).flatMap { $0.flatMap(RFC3339.parse) }
         scheduleState = ScheduleStateMachine(
             schedule: schedule, localZone: .current, retryInterval: TimeInterval(config.sync.retryInterval.seconds),
             randomizedDelay: TimeInterval(config.sync.randomizedDelay.seconds), lastScheduledRun: last
@@ -52,7 +53,8 @@ extension SiteDaemon {
                 do {
                     try store.pool.write { db in
                         try db.execute(
-                            sql: "UPDATE site_state SET last_scheduled_run = ? WHERE id = 1", arguments: [RFC3339.format(date)]
+                            sql: "UPDATE site_state SET last_scheduled_run = ? WHERE id = 1",
+                            arguments: [RFC3339.format(date)]
                         )
                     }
                 } catch {
@@ -65,7 +67,9 @@ extension SiteDaemon {
                         metadata: ["sync.trigger": "catch-up"].with(.catchUpRun)
                     )
                 }
-                Task { await self.requestSync(trigger: trigger, source: trigger == .retry ? "retry schedule" : "schedule") }
+                Task {
+                    await self.requestSync(trigger: trigger, source: trigger == .retry ? "retry schedule" : "schedule")
+                }
             }
         }
     }
@@ -77,7 +81,8 @@ extension SiteDaemon {
         let retry = TimeInterval(config.sync.retryInterval.seconds)
         let delay = TimeInterval(config.sync.randomizedDelay.seconds)
         scheduleEvent {
-            $0.configure(schedule: schedule, localZone: .current, retryInterval: retry, randomizedDelay: delay, now: Date())
+            $0.configure(
+                schedule: schedule, localZone: .current, retryInterval: retry, randomizedDelay: delay, now: Date())
         }
     }
 }

@@ -11,7 +11,8 @@ extension SiteDaemon {
             perform: { id, trigger, full, progress in
                 await self.runSync(id: id, trigger: trigger, full: full, progress: progress) { config, logger in
                     if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
-                        return await self.syncFromParent(id: id, trigger: trigger, parent: parent, full: full, progress: progress)
+                        return await self.syncFromParent(
+                            id: id, trigger: trigger, parent: parent, full: full, progress: progress)
                     }
                     return await engine.syncFromCatalog(
                         id: id, trigger: trigger, config: config, full: full, progress: progress, logger: logger
@@ -54,7 +55,9 @@ extension SiteDaemon {
     func requestSync(trigger: SyncTrigger, full: Bool = false, source: String) async -> SyncCoordinator.Answer? {
         var metadata: Logger.Metadata = ["sync.trigger": "\(trigger.rawValue)", "sync.source": "\(source)"]
         if isDisconnectedTop {
-            logger.notice("\(disconnectedNotice) Ignored the \(trigger.rawValue) sync request from \(source).", metadata: metadata)
+            logger.notice(
+                "\(disconnectedNotice) Ignored the \(trigger.rawValue) sync request from \(source).", metadata: metadata
+            )
             return nil
         }
         let answer = await coordinator.request(trigger, full: full)
@@ -69,7 +72,8 @@ extension SiteDaemon {
                 metadata: metadata
             )
         case nil:
-            logger.notice("Sync requested (\(trigger.rawValue), from \(source)) while stopping; ignored.", metadata: metadata)
+            logger.notice(
+                "Sync requested (\(trigger.rawValue), from \(source)) while stopping; ignored.", metadata: metadata)
         }
         return answer
     }
@@ -95,7 +99,8 @@ extension SiteDaemon {
             if ContinuousClock.now - lastEntry >= .seconds(5) {
                 lastEntry = ContinuousClock.now
                 var metadata: Logger.Metadata = [
-                    "sync.id": "\(id)", "sync.trigger": "\(trigger.rawValue)", "sync.phase": "\(snapshot.phase.rawValue)",
+                    "sync.id": "\(id)", "sync.trigger": "\(trigger.rawValue)",
+                    "sync.phase": "\(snapshot.phase.rawValue)",
                     "sync.processed": "\(snapshot.processed)", "sync.rate": "\(Int(snapshot.rate))",
                 ]
                 if let total = snapshot.total { metadata["sync.total"] = "\(total)" }
@@ -127,7 +132,8 @@ extension SiteDaemon {
             for category in outcome.newCategories {
                 logger.notice(
                     "Upstream offers a new \(category.kind): \(category.name). Review [sync] \(category.kind == "product" ? "products" : "classifications") in the config.",
-                    metadata: ["category.kind": "\(category.kind)", "category.name": "\(category.name)"].with(.newCategory)
+                    metadata: ["category.kind": "\(category.kind)", "category.name": "\(category.name)"].with(
+                        .newCategory)
                 )
             }
         case .noOp:
@@ -169,7 +175,8 @@ extension SiteDaemon {
         do {
             try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: Date())
         } catch {
-            return SyncEngine.Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
+            return SyncEngine.Outcome(
+                result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
         }
         let client = siteClient()
         var sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
@@ -197,7 +204,8 @@ extension SiteDaemon {
                 // Children at the version they were last told of ask for the changes since it: the
                 // stream is on its way (or relayed from the parent's) before they ask.
                 if let previous, previous > 0, previous < outcome.catalogVersion {
-                    await feeds.prepare(since: previous, version: outcome.catalogVersion, write: feedWriter(since: previous))
+                    await feeds.prepare(
+                        since: previous, version: outcome.catalogVersion, write: feedWriter(since: previous))
                 }
                 progressOfNotification()
                 await links.notifyChildren(version: outcome.catalogVersion)
@@ -223,7 +231,8 @@ extension SiteDaemon {
             // The top's retries belong to its schedule, which lets the next scheduled run take over.
             let failed = outcome.result == .failed
             if failed {
-                logger.notice("Will retry the sync in \(config.sync.retryInterval) unless the next scheduled run comes first.")
+                logger.notice(
+                    "Will retry the sync in \(config.sync.retryInterval) unless the next scheduled run comes first.")
             }
             scheduleEvent { $0.syncFinished(succeeded: !failed, now: Date()) }
             return
@@ -235,7 +244,9 @@ extension SiteDaemon {
         failedAttempts += 1
         let interval = config.sync.retryInterval.duration
         let delay = siteConfig.parent == nil ? interval : LinkState.backoff(attempt: failedAttempts, cap: interval)
-        logger.notice("Will retry the sync in \(delay.components.seconds) s.", metadata: ["retry.seconds": "\(delay.components.seconds)"])
+        logger.notice(
+            "Will retry the sync in \(delay.components.seconds) s.",
+            metadata: ["retry.seconds": "\(delay.components.seconds)"])
         retryTask = Task {
             try? await Task.sleep(for: delay)
             guard !Task.isCancelled else { return }

@@ -5,8 +5,8 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import SumsyncConfig
-import SumsyncFormats
 import SumsyncControl
+import SumsyncFormats
 import SumsyncModel
 import SumsyncSchedule
 import SumsyncStore
@@ -67,11 +67,14 @@ public actor SiteDaemon {
             let known = config.sites.map(\.code.rawValue).joined(separator: ", ")
             throw DaemonError(errno: ENOENT, "site \(code) is not in \(options.configPath) (it lists \(known))")
         }
-        let paths = SitePaths(site: code, stateDirectory: options.stateDirectory, runtimeDirectory: options.runtimeDirectory)
+        let paths = SitePaths(
+            site: code, stateDirectory: options.stateDirectory, runtimeDirectory: options.runtimeDirectory)
         do {
             try paths.createDirectories()
         } catch {
-            throw DaemonError(errno: EACCES, "cannot create \(paths.stateDirectory) or \(paths.runtimeDirectory): \(ConfigLoader.reason(error))")
+            throw DaemonError(
+                errno: EACCES,
+                "cannot create \(paths.stateDirectory) or \(paths.runtimeDirectory): \(ConfigLoader.reason(error))")
         }
         do {
             self.store = try SiteStore(path: paths.database)
@@ -109,7 +112,9 @@ public actor SiteDaemon {
     public func run() async throws(DaemonError) {
         coordinator = makeCoordinator()
         if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
-            logger.warning("\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied.")
+            logger.warning(
+                "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
+            )
         }
         let signals = SignalStream([SIGHUP, SIGUSR1, SIGTERM, SIGINT])
         defer { signals.cancel() }
@@ -118,7 +123,9 @@ public actor SiteDaemon {
         let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
         let siteApp = makeSiteApplication { readyContinuation.yield() }
         let controlApp = makeControlApplication { readyContinuation.yield() }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: siteApp), .init(service: controlApp)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: siteApp), .init(service: controlApp),
+        ]
         if let metricsApp = try makeMetricsApplication(onRunning: { readyContinuation.yield() }) {
             services.append(.init(service: metricsApp))
         }
@@ -202,7 +209,7 @@ public actor SiteDaemon {
             await coordinator.stop()
             retryTask?.cancel()
             timer?.cancel()
-            backgroundTasks.forEach { $0.cancel() }
+            for task in backgroundTasks { task.cancel() }
             await links.stop()
             await group.triggerGracefulShutdown()
         default:
@@ -304,7 +311,8 @@ public actor SiteDaemon {
                 "cannot listen on \(site.url) for site \(site.code): address already in use; is another sumsyncd or program using port \(site.port)? (`ss -ltnp 'sport = :\(site.port)'`)"
             )
         }
-        return DaemonError(errno: code, "cannot listen on \(site.url) for site \(site.code): \(String(cString: strerror(code)))")
+        return DaemonError(
+            errno: code, "cannot listen on \(site.url) for site \(site.code): \(String(cString: strerror(code)))")
     }
 
     nonisolated func describeListenerError(_ error: any Error) -> DaemonError {

@@ -28,10 +28,14 @@ package final class SiteMetrics: Sendable {
     /// Records a finished sync.
     func syncFinished(trigger: SyncTrigger, outcome: SyncEngine.Outcome, duration: Duration) {
         let result = outcome.result.rawValue
-        Counter(label: "sumsync_syncs_total", dimensions: [("result", result), ("trigger", trigger.rawValue)], factory: factory)
-            .increment()
+        Counter(
+            label: "sumsync_syncs_total", dimensions: [("result", result), ("trigger", trigger.rawValue)],
+            factory: factory
+        )
+        .increment()
         Timer(label: "sumsync_sync_duration_seconds", dimensions: [("result", result)], factory: factory)
-            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+            .recordNanoseconds(
+                Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
         let counts = outcome.counts
         for (kind, value) in [
             ("new", counts.new), ("revised", counts.revised), ("expired", counts.expired),
@@ -40,7 +44,8 @@ package final class SiteMetrics: Sendable {
             Counter(label: "sumsync_changes_total", dimensions: [("kind", kind)], factory: factory).increment(by: value)
         }
         if outcome.result != .failed {
-            Gauge(label: "sumsync_last_success_timestamp_seconds", factory: factory).record(Date().timeIntervalSince1970)
+            Gauge(label: "sumsync_last_success_timestamp_seconds", factory: factory).record(
+                Date().timeIntervalSince1970)
         }
         Gauge(label: "sumsync_catalog_version", factory: factory).record(outcome.catalogVersion)
     }
@@ -56,9 +61,10 @@ package final class SiteMetrics: Sendable {
             return counted != version
         }
         guard stale else { return }
-        let rows = (try? store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT classification, count(*) AS n FROM updates GROUP BY classification")
-        }) ?? []
+        let rows =
+            (try? store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT classification, count(*) AS n FROM updates GROUP BY classification")
+            }) ?? []
         var seen: Set<String> = []
         for row in rows {
             let name: String = row["classification"]
@@ -78,8 +84,11 @@ package final class SiteMetrics: Sendable {
     /// The parent's link to `child`: 1 on the current state's series, 0 on the others.
     func link(child: SiteCode, state: SiteStatus.Link) {
         for candidate in [SiteStatus.Link.healthy, .degraded, .error] {
-            Gauge(label: "sumsync_child_link", dimensions: [("child", child.rawValue), ("state", candidate.rawValue)], factory: factory)
-                .record(candidate == state ? 1 : 0)
+            Gauge(
+                label: "sumsync_child_link", dimensions: [("child", child.rawValue), ("state", candidate.rawValue)],
+                factory: factory
+            )
+            .record(candidate == state ? 1 : 0)
         }
     }
 

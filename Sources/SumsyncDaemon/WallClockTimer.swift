@@ -41,7 +41,8 @@ package final class WallClockTimer: @unchecked Sendable {
             guard let date else { return }
             let timer = DispatchSource.makeTimerSource(queue: queue)
             let seconds = date.timeIntervalSince1970
-            let wall = timespec(tv_sec: Int(seconds.rounded(.down)), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
+            let wall = timespec(
+                tv_sec: Int(seconds.rounded(.down)), tv_nsec: Int((seconds - seconds.rounded(.down)) * 1e9))
             timer.schedule(wallDeadline: DispatchWallTime(timespec: wall), leeway: .milliseconds(50))
             timer.setEventHandler { [fired] in fired() }
             timer.resume()

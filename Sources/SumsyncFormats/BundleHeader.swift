@@ -43,7 +43,9 @@ public struct BundleHeader: Sendable {
             throw BundleError(.invalidManifest, "the bundle's manifest is not valid: \(Self.describe(error))")
         }
         guard manifest.format == format else {
-            throw BundleError(.invalidManifest, "the manifest says format \(manifest.format) but the file's first line says \(format)")
+            throw BundleError(
+                .invalidManifest, "the manifest says format \(manifest.format) but the file's first line says \(format)"
+            )
         }
         return manifest
     }
@@ -66,7 +68,9 @@ public struct BundleHeader: Sendable {
                 throw BundleError(.invalidManifest, "\(path): the bundle's header has a line longer than 1 MiB")
             }
             let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(data.count)) }
-            if count < 0 { throw BundleError(.unreadable, "cannot read the bundle \(path): \(String(cString: strerror(errno)))") }
+            if count < 0 {
+                throw BundleError(.unreadable, "cannot read the bundle \(path): \(String(cString: strerror(errno)))")
+            }
             let eof = count == 0
             var index = data.count
             data.append(contentsOf: chunk[0..<count])
@@ -88,11 +92,14 @@ public struct BundleHeader: Sendable {
         let format = Int(first.dropFirst(magic.count + 1)) ?? 0
         let signatureLine = String(decoding: data[lines[2]], as: UTF8.self)
         guard signatureLine.hasPrefix(signaturePrefix),
-            let signature = Data(base64Encoded: String(signatureLine.dropFirst(signaturePrefix.count))), signature.count == 64
+            let signature = Data(base64Encoded: String(signatureLine.dropFirst(signaturePrefix.count))),
+            signature.count == 64
         else {
-            throw BundleError(.badSignature, "bad signature: the bundle's signature line is damaged (expected 'ed25519 <base64>')")
+            throw BundleError(
+                .badSignature, "bad signature: the bundle's signature line is damaged (expected 'ed25519 <base64>')")
         }
-        return BundleHeader(format: format, manifestBytes: Data(data[lines[1]]), signature: signature, payloadOffset: lineStart)
+        return BundleHeader(
+            format: format, manifestBytes: Data(data[lines[1]]), signature: signature, payloadOffset: lineStart)
     }
 
     /// `sumsync-bundle N`, N this sumsync's format. `data` is what has been read so far.

@@ -92,7 +92,8 @@ public struct BundleManifest: Codable, Sendable, Equatable {
         case .site where full:
             return "full bundle of site \(site) at catalog version \(to) (\(records) updates)"
         case .site:
-            return "delta bundle of site \(site) from catalog version \(from) to \(to) (\(records) updates, \(removals) removals)"
+            return
+                "delta bundle of site \(site) from catalog version \(from) to \(to) (\(records) updates, \(removals) removals)"
         }
     }
 }

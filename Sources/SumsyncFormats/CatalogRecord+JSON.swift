@@ -1,6 +1,5 @@
 import SumsyncModel
 
-
 extension CatalogRecord {
     /// One canonical NDJSON line (no trailing newline).
     ///

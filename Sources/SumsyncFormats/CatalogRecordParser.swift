@@ -1,6 +1,5 @@
 import SumsyncModel
 
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

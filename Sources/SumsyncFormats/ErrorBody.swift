@@ -19,7 +19,8 @@ public enum ErrorBody {
             if let text = try? container.decode(String.self, forKey: .error) {
                 message = text
             } else {
-                message = try container.nestedContainer(keyedBy: Keys.self, forKey: .error).decode(String.self, forKey: .message)
+                message = try container.nestedContainer(keyedBy: Keys.self, forKey: .error).decode(
+                    String.self, forKey: .message)
             }
         }
     }

@@ -30,7 +30,8 @@ package final class GzipDeflater {
         guard status == Z_OK else {
             stream.deallocate()
             output.deallocate()
-            throw CatalogError(line: nil, message: "zlib could not start compressing (status \(status))", code: .cannotWrite)
+            throw CatalogError(
+                line: nil, message: "zlib could not start compressing (status \(status))", code: .cannotWrite)
         }
     }
 

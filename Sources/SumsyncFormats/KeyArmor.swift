@@ -30,8 +30,10 @@ package enum KeyArmor {
         lines.removeAll { $0.isEmpty || $0.hasPrefix("#") }
         let other: Kind = kind == .privateKey ? .publicKey : .privateKey
         if lines.first == begin(other) {
-            let hint = kind == .publicKey
-                ? "a private key; list the .pub file in trusted-keys" : "a public key; pass the private key (without .pub)"
+            let hint =
+                kind == .publicKey
+                ? "a private key; list the .pub file in trusted-keys"
+                : "a public key; pass the private key (without .pub)"
             throw BundleError(.invalidKey, "\(path) is \(hint)")
         }
         guard lines.count >= 3, lines.first == begin(kind), lines.last == end(kind) else {
@@ -52,7 +54,8 @@ package enum KeyArmor {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied or not UTF-8 text" : "no such file"
+            let reason =
+                FileManager.default.fileExists(atPath: path) ? "permission denied or not UTF-8 text" : "no such file"
             throw BundleError(.invalidKey, "cannot read the \(what) \(path): \(reason)")
         }
         return try decode(text, kind: kind, path: path)

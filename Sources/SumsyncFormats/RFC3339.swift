@@ -21,12 +21,12 @@ public enum RFC3339 {
     public static func parse(_ text: String) -> Date? {
         var scanner = DigitScanner(Array(text.utf8))
         guard let year = scanner.number(digits: 4), scanner.take("-"),
-              let month = scanner.number(digits: 2), scanner.take("-"),
-              let day = scanner.number(digits: 2),
-              scanner.take("T") || scanner.take("t") || scanner.take(" "),
-              let hour = scanner.number(digits: 2), scanner.take(":"),
-              let minute = scanner.number(digits: 2), scanner.take(":"),
-              let second = scanner.number(digits: 2)
+            let month = scanner.number(digits: 2), scanner.take("-"),
+            let day = scanner.number(digits: 2),
+            scanner.take("T") || scanner.take("t") || scanner.take(" "),
+            let hour = scanner.number(digits: 2), scanner.take(":"),
+            let minute = scanner.number(digits: 2), scanner.take(":"),
+            let second = scanner.number(digits: 2)
         else { return nil }
         var fraction = 0.0
         if scanner.take(".") {
@@ -46,21 +46,23 @@ public enum RFC3339 {
             let sign: Int
             if scanner.take("+") { sign = 1 } else if scanner.take("-") { sign = -1 } else { return nil }
             guard let oh = scanner.number(digits: 2), scanner.take(":"), let om = scanner.number(digits: 2),
-                  oh <= 23, om <= 59
+                oh <= 23, om <= 59
             else { return nil }
             offset = sign * (oh * 3600 + om * 60)
         }
         guard scanner.atEnd, (1...12).contains(month), day >= 1,
-              day <= daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 59
+            day <= daysInMonth(year: year, month: month),
+            hour <= 23, minute <= 59, second <= 59
         else { return nil }
-        let local = CivilTime.days(fromCivilYear: Int64(year), month: month, day: day) * CivilTime.secondsPerDay
+        let local =
+            CivilTime.days(fromCivilYear: Int64(year), month: month, day: day) * CivilTime.secondsPerDay
             + Int64(hour * 3600 + minute * 60 + second)
         return Date(timeIntervalSince1970: TimeInterval(local - Int64(offset)) + fraction)
     }
 
     package static func daysInMonth(year: Int, month: Int) -> Int {
-        let next = month == 12
+        let next =
+            month == 12
             ? CivilTime.days(fromCivilYear: Int64(year) + 1, month: 1, day: 1)
             : CivilTime.days(fromCivilYear: Int64(year), month: month + 1, day: 1)
         return Int(next - CivilTime.days(fromCivilYear: Int64(year), month: month, day: 1))
@@ -98,7 +100,10 @@ package struct DigitScanner {
         let start = position
         var value = 0
         for _ in 0..<digits {
-            guard let d = digit() else { position = start; return nil }
+            guard let d = digit() else {
+                position = start
+                return nil
+            }
             value = value * 10 + d
         }
         return value

@@ -16,7 +16,8 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
         if seconds == 0 { return "0" }
         var rest = seconds
         var parts: [String] = []
-        for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)] where rest >= size {
+        for (unit, size) in [("w", Int64(604_800)), ("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1)]
+        where rest >= size {
             parts.append("\(rest / size)\(unit)")
             rest %= size
         }

@@ -67,12 +67,18 @@ package struct ElapseSearch {
         let start = base + 1  // strictly after
         var c = clock.breakDown(CivilTime.floorDiv(start, Self.usecPerSec))
         var usec = Int(CivilTime.floorMod(start, Self.usecPerSec))
-        let origin = c, originUsec = usec
+        let origin = c
+        let originUsec = usec
         // Once a candidate failed to move past the start (possible when DST normalization
         // walks backwards), systemd stops forcing isdst = -1 and keeps mktime's own isdst.
         var keepNormalizedDST = false
 
-        func resetBelowDay() { c.hour = 0; c.minute = 0; c.second = 0; usec = 0 }
+        func resetBelowDay() {
+            c.hour = 0
+            c.minute = 0
+            c.second = 0
+            usec = 0
+        }
 
         for _ in 0..<Self.maxIterations {
             // Fields bumped past their range by the previous round (day 32, hour 24) fold back here.
@@ -82,16 +88,26 @@ package struct ElapseSearch {
             var value = c.year
             var match = matchChain(spec.years, value: &value)
             c.year = value
-            if match == .changed { c.month = 0; c.day = 1; resetBelowDay() }
+            if match == .changed {
+                c.month = 0
+                c.day = 1
+                resetBelowDay()
+            }
             if match == .none || withinBounds(&c) != .inRange { return nil }
 
             value = c.month + 1
             match = matchChain(spec.months, value: &value)
             c.month = value - 1
-            if match == .changed { c.day = 1; resetBelowDay() }
+            if match == .changed {
+                c.day = 1
+                resetBelowDay()
+            }
             switch match == .none ? .invalid : withinBounds(&c) {
             case .invalid:
-                c.year += 1; c.month = 0; c.day = 1; resetBelowDay()
+                c.year += 1
+                c.month = 0
+                c.day = 1
+                resetBelowDay()
                 continue
             case .normalized: continue
             case .inRange: break
@@ -103,24 +119,32 @@ package struct ElapseSearch {
             if match == .changed { resetBelowDay() }
             switch match == .none ? .invalid : withinBounds(&c) {
             case .invalid:
-                c.month += 1; c.day = 1; resetBelowDay()
+                c.month += 1
+                c.day = 1
+                resetBelowDay()
                 continue
             case .normalized: continue
             case .inRange: break
             }
 
             if !matchesWeekday(c) {
-                c.day += 1; resetBelowDay()
+                c.day += 1
+                resetBelowDay()
                 continue
             }
 
             value = c.hour
             match = matchChain(spec.hours, value: &value)
             c.hour = value
-            if match == .changed { c.minute = 0; c.second = 0; usec = 0 }
+            if match == .changed {
+                c.minute = 0
+                c.second = 0
+                usec = 0
+            }
             switch match == .none ? .invalid : withinBounds(&c) {
             case .invalid:
-                c.day += 1; resetBelowDay()
+                c.day += 1
+                resetBelowDay()
                 continue
             case .normalized: continue  // the hour may not exist today (DST); retry from there
             case .inRange: break
@@ -129,10 +153,16 @@ package struct ElapseSearch {
             value = c.minute
             match = matchChain(spec.minutes, value: &value)
             c.minute = value
-            if match == .changed { c.second = 0; usec = 0 }
+            if match == .changed {
+                c.second = 0
+                usec = 0
+            }
             switch match == .none ? .invalid : withinBounds(&c) {
             case .invalid:
-                c.hour += 1; c.minute = 0; c.second = 0; usec = 0
+                c.hour += 1
+                c.minute = 0
+                c.second = 0
+                usec = 0
                 continue
             case .normalized: continue
             case .inRange: break
@@ -144,7 +174,9 @@ package struct ElapseSearch {
             c.second = value / Int(Self.usecPerSec)
             switch match == .none ? .invalid : withinBounds(&c) {
             case .invalid:
-                c.minute += 1; c.second = 0; usec = 0
+                c.minute += 1
+                c.second = 0
+                usec = 0
                 continue
             case .normalized: continue
             case .inRange: break
@@ -173,7 +205,8 @@ package struct ElapseSearch {
         guard let chain else { return .unchanged }
         var best: Int?
         for component in chain {
-            var start = component.start, stop = component.stop
+            var start = component.start
+            var stop = component.stop
             if let tm {
                 start = dayFromEndOfMonth(tm, component.start)
                 stop = dayFromEndOfMonth(tm, component.stop)

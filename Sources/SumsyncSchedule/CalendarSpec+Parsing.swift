@@ -62,9 +62,13 @@ package struct CalendarExpressionParser {
         var weekdayBits: UInt8 = 0
         try parseWeekdays(into: &weekdayBits)
 
-        var years: ParsedChain = nil, months: ParsedChain = nil, days: ParsedChain = nil
+        var years: ParsedChain = nil
+        var months: ParsedChain = nil
+        var days: ParsedChain = nil
         var endOfMonth = false
-        var hours: ParsedChain, minutes: ParsedChain, seconds: ParsedChain
+        var hours: ParsedChain
+        var minutes: ParsedChain
+        var seconds: ParsedChain
         var effectiveZone = zone
         if pos < bytes.count, bytes[pos] == UInt8(ascii: "@") {
             // `@UNIX-TIME` pins every field (in UTC) and leaves no room for a time part.
@@ -137,7 +141,8 @@ package struct CalendarExpressionParser {
                     throw fail("invalid weekday list", word(from: 0))
                 }
                 while tokenEnd < bytes.count,
-                      ![" ", ",", "."].map(UInt8.init(ascii:)).contains(bytes[tokenEnd]) { tokenEnd += 1 }
+                    ![" ", ",", "."].map(UInt8.init(ascii:)).contains(bytes[tokenEnd])
+                { tokenEnd += 1 }
                 let fragment = text(tokenStart, max(tokenEnd, tokenStart + 1))
                 let whole = tokenStart == 0 && tokenEnd >= bytes.count && Self.isLetter(bytes.first)
                 throw fail(whole ? "unknown calendar shorthand or weekday" : "invalid weekday", fragment)
@@ -148,7 +153,10 @@ package struct CalendarExpressionParser {
                 for j in stride(from: range.day + 1, to: day, by: 1) { bits |= 1 << j }
             }
             guard let sep = peek() else { return }
-            if sep == UInt8(ascii: " ") { skipSpaces(); return }
+            if sep == UInt8(ascii: " ") {
+                skipSpaces()
+                return
+            }
             if sep == UInt8(ascii: ".") || sep == UInt8(ascii: "-") {
                 if let range = rangeStart {
                     throw fail("invalid weekday range", word(from: range.at))
@@ -164,7 +172,9 @@ package struct CalendarExpressionParser {
             }
             if atEnd || peek() == UInt8(ascii: " ") {
                 skipSpaces()
-                if let range = rangeStart { throw fail("open weekday range", text(range.at, pos).trimmingCharacters(in: .whitespaces)) }
+                if let range = rangeStart {
+                    throw fail("open weekday range", text(range.at, pos).trimmingCharacters(in: .whitespaces))
+                }
                 return
             }
         }
@@ -180,13 +190,15 @@ package struct CalendarExpressionParser {
         let digitsStart = pos
         while Self.isDigit(peek()) { pos += 1 }
         guard pos > digitsStart, atEnd, let seconds = Int(text(digitsStart, pos)),
-              seconds < 253_402_300_800
+            seconds < 253_402_300_800
         else { throw fail("invalid timestamp", word(from: start)) }
         let fields = CivilTime(utcSeconds: Int64(seconds))
         let label = text(start, pos)
         func one(_ v: Int) -> ParsedChain { [(Component(start: v), label)] }
-        return (one(fields.year), one(fields.month + 1), one(fields.day), one(fields.hour),
-                one(fields.minute), one(fields.second * Self.usecPerSec))
+        return (
+            one(fields.year), one(fields.month + 1), one(fields.day), one(fields.hour),
+            one(fields.minute), one(fields.second * Self.usecPerSec)
+        )
     }
 
     private mutating func parseDate(
@@ -197,7 +209,10 @@ package struct CalendarExpressionParser {
         let dateStart = pos
         let first = try parseChain(microseconds: false)
         // Followed by ':' or nothing: that was an hour, so there is no date part.
-        if atEnd || peek() == UInt8(ascii: ":") { pos = dateStart; return }
+        if atEnd || peek() == UInt8(ascii: ":") {
+            pos = dateStart
+            return
+        }
         endOfMonth = try dateSeparator(dateStart: dateStart)
         let second = try parseChain(microseconds: false)
         if atEnd || peek() == UInt8(ascii: " ") {
@@ -315,7 +330,10 @@ package struct CalendarExpressionParser {
                 var fraction = 0
                 for _ in 0..<6 {
                     fraction *= 10
-                    if Self.isDigit(peek()) { fraction += Int(peek()! - 0x30); pos += 1 }
+                    if Self.isDigit(peek()) {
+                        fraction += Int(peek()! - 0x30)
+                        pos += 1
+                    }
                 }
                 if let c = peek(), c >= UInt8(ascii: "5"), c <= UInt8(ascii: "9") { fraction += 1 }
                 while Self.isDigit(peek()) { pos += 1 }

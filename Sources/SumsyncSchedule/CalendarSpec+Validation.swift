@@ -31,11 +31,11 @@ extension CalendarExpressionParser {
     /// they are no tzdata names and systemd refuses them too; `UTC` (Foundation says `GMT`) is fine.
     static func timeZone(named name: String) -> TimeZone? {
         guard !name.isEmpty, !name.hasPrefix("/"), !name.hasSuffix("/"), !name.contains("//"),
-              name.utf8.allSatisfy({ c in
-                  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
-                      || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: "+")
-                      || c == UInt8(ascii: "/")
-              })
+            name.utf8.allSatisfy({ c in
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+                    || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: "+")
+                    || c == UInt8(ascii: "/")
+            })
         else { return nil }
         guard let zone = TimeZone(identifier: name), zone.identifier == name || name == "UTC" else { return nil }
         return zone

@@ -98,7 +98,10 @@ public struct CalendarSpec: Sendable, Equatable {
         var parts: [String] = []
         var day = 0
         while day < 7 {
-            guard bits & (1 << day) != 0 else { day += 1; continue }
+            guard bits & (1 << day) != 0 else {
+                day += 1
+                continue
+            }
             var end = day
             while end + 1 < 7, bits & (1 << (end + 1)) != 0 { end += 1 }
             switch end - day {

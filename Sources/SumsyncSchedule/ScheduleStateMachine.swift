@@ -35,7 +35,8 @@ public struct ScheduleStateMachine: Sendable {
     /// - Parameter random: picks a delay in `0...max` (injected so tests are deterministic).
     public init(
         schedule: Schedule?, localZone: TimeZone, retryInterval: TimeInterval, randomizedDelay: TimeInterval = 0,
-        lastScheduledRun: Date?, random: @escaping @Sendable (TimeInterval) -> TimeInterval = { $0 > 0 ? .random(in: 0...$0) : 0 }
+        lastScheduledRun: Date?,
+        random: @escaping @Sendable (TimeInterval) -> TimeInterval = { $0 > 0 ? .random(in: 0...$0) : 0 }
     ) {
         self.schedule = schedule
         self.localZone = localZone
@@ -63,7 +64,8 @@ public struct ScheduleStateMachine: Sendable {
             lastScheduledRun = now
             actions.append(.recordScheduledRun(now))
         }
-        if let schedule, let last = lastScheduledRun, let missed = schedule.nextElapse(after: last, localZone: localZone),
+        if let schedule, let last = lastScheduledRun,
+            let missed = schedule.nextElapse(after: last, localZone: localZone),
             missed <= now
         {
             lastScheduledRun = now
@@ -105,7 +107,8 @@ public struct ScheduleStateMachine: Sendable {
     public mutating func configure(
         schedule: Schedule?, localZone: TimeZone, retryInterval: TimeInterval, randomizedDelay: TimeInterval, now: Date
     ) -> [Action] {
-        let changed = schedule != self.schedule || localZone != self.localZone || randomizedDelay != self.randomizedDelay
+        let changed =
+            schedule != self.schedule || localZone != self.localZone || randomizedDelay != self.randomizedDelay
         self.schedule = schedule
         self.localZone = localZone
         self.retryInterval = retryInterval

@@ -115,9 +115,11 @@ public struct SimpleSchedule: Sendable, Equatable {
     {
         var s = DigitScanner(Array(text.utf8))
         guard let year = s.number(digits: 4), s.take("-"), let month = s.number(digits: 2), s.take("-"),
-              let day = s.number(digits: 2)
+            let day = s.number(digits: 2)
         else { return nil }
-        var hour = 0, minute = 0, second = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         if s.take("T") || s.take("t") {
             guard let h = s.number(digits: 2), s.take(":"), let m = s.number(digits: 2) else { return nil }
             hour = h
@@ -128,7 +130,7 @@ public struct SimpleSchedule: Sendable, Equatable {
             }
         }
         guard s.atEnd, (1...12).contains(month), day >= 1, day <= RFC3339.daysInMonth(year: year, month: month),
-              hour <= 23, minute <= 59, second <= 59
+            hour <= 23, minute <= 59, second <= 59
         else { return nil }
         return (year, month, day, hour, minute, second)
     }
@@ -140,7 +142,7 @@ public struct SimpleSchedule: Sendable, Equatable {
             return 0
         case .instant(let date):
             return CalendarSpec.microseconds(of: date)
-        case let .wallClock(year, month, day, hour, minute, second, zone):
+        case .wallClock(let year, let month, let day, let hour, let minute, let second, let zone):
             let wall = CivilTime(year: year, month: month - 1, day: day, hour: hour, minute: minute, second: second)
             return ZoneClock.earliestInstant(forWall: wall.linearSeconds, in: zone ?? localZone) * 1_000_000
         }
@@ -168,7 +170,7 @@ public struct SimpleSchedule: Sendable, Equatable {
         switch anchor {
         case .epoch: break
         case .instant(let date): out += " from " + RFC3339.format(date)
-        case let .wallClock(year, month, day, hour, minute, second, zone):
+        case .wallClock(let year, let month, let day, let hour, let minute, let second, let zone):
             func p(_ v: Int, _ w: Int = 2) -> String {
                 let s = String(v)
                 return String(repeating: "0", count: max(0, w - s.count)) + s

@@ -53,7 +53,8 @@ package struct ZoneClock {
         }
         let requested = tm.isDST
         var t = wall + hint
-        var older = t, newer = t  // glibc's t1 and t2
+        var older = t
+        var newer = t  // glibc's t1 and t2
         var previousWasDST = false
         var probesLeft = 6
         var resolved = false
@@ -64,7 +65,8 @@ package struct ZoneClock {
             // Oscillating between two instants means the wall time falls in a gap: settle on
             // one of them, preferring the DST side when no isdst was requested (glibc's rule).
             if t == older && t != newer
-                && (requested < 0 ? (!previousWasDST || info.isDST) : ((requested != 0) != info.isDST)) {
+                && (requested < 0 ? (!previousWasDST || info.isDST) : ((requested != 0) != info.isDST))
+            {
                 resolved = true
                 break
             }

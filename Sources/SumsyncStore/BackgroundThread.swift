@@ -1,10 +1,11 @@
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Foundation
-import Synchronization
 
 /// One thread, at the lowest CPU priority (nice 19), for housekeeping that may wait: preparing the next
 /// line index, writing `catalog-index.bin`, checkpoints. On a busy machine (or a 2-core one running a

@@ -70,7 +70,9 @@ package final class CatalogApplier {
     /// - Parameters:
     ///   - previous: the line index for this database's current state, or nil to parse every line.
     ///   - progress: told how many known lines went by, and asked for a stop request.
-    package init(db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?, progress: SyncProgress? = nil) throws {
+    package init(
+        db: Database, syncNumber: Int, filter: UpdateFilter, previous: CatalogIndex?, progress: SyncProgress? = nil
+    ) throws {
         self.db = db
         self.syncNumber = syncNumber
         self.filter = filter
@@ -82,7 +84,8 @@ package final class CatalogApplier {
             "released_epoch", "revised", "supersedes", "size", "url", "description",
         ]
         // Upstream's expiry counts whatever the revision, and is final.
-        let assignments = fields.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE updates.\($0) END" }
+        let assignments =
+            fields.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE updates.\($0) END" }
             + ["upstream_expired = max(updates.upstream_expired, excluded.upstream_expired)"]
         self.upsert = try RawStatement(
             db,
@@ -97,7 +100,9 @@ package final class CatalogApplier {
         )
         self.insert = try RawStatement(
             db,
-            sql: "INSERT INTO updates (\(RecordParameters.columns.joined(separator: ", "))) VALUES (\(RecordParameters.placeholders))")
+            sql:
+                "INSERT INTO updates (\(RecordParameters.columns.joined(separator: ", "))) VALUES (\(RecordParameters.placeholders))"
+        )
         // The upsert's assignments for a higher revision, from the same numbered parameters.
         let newerAssignments = fields.map { "\($0) = ?\(RecordParameters.columns.firstIndex(of: $0)! + 1)" }
         self.updateNewer = try RawStatement(
@@ -108,7 +113,8 @@ package final class CatalogApplier {
                 WHERE id = ?1
                 """
         )
-        self.updateExpiry = try RawStatement(db, sql: "UPDATE updates SET upstream_expired = 1, seen_sync = ?2 WHERE id = ?1")
+        self.updateExpiry = try RawStatement(
+            db, sql: "UPDATE updates SET upstream_expired = 1, seen_sync = ?2 WHERE id = ?1")
         self.marker = try ChangeLog.Marker(db)
         self.lookup = try RawStatement(
             db, sql: "SELECT revision, upstream_expired, supersedes, released_epoch FROM updates WHERE id = ?1")
@@ -193,7 +199,8 @@ package final class CatalogApplier {
         let product = intern(record.product, into: &products, index: &productIndex, counts: &productCounts)
         let classification = intern(
             record.classification, into: &classifications, index: &classificationIndex, counts: &classificationCounts)
-        let kept = filter.keeps(product: record.product, classification: record.classification, languages: record.languages)
+        let kept = filter.keeps(
+            product: record.product, classification: record.classification, languages: record.languages)
         let key = Self.key(record.id) ?? 0
         if indexable {
             freshHashes.append(hash)
@@ -223,7 +230,8 @@ package final class CatalogApplier {
         } else if !isFirstSync {
             if var entry = stored[key] {
                 entry.seen = true
-                let unchanged = Int32(clamping: record.revision) <= entry.revision && (!record.expired || entry.upstreamExpired)
+                let unchanged =
+                    Int32(clamping: record.revision) <= entry.revision && (!record.expired || entry.upstreamExpired)
                 storedRevision = Int(entry.revision)
                 entry.revision = max(entry.revision, Int32(clamping: record.revision))
                 entry.upstreamExpired = entry.upstreamExpired || record.expired
@@ -231,18 +239,21 @@ package final class CatalogApplier {
                 // Equal or lower revision and no new expiry: the stored update stays as it is.
                 if unchanged { return }
             } else {
-                stored[key] = Entry(revision: Int32(clamping: record.revision), upstreamExpired: record.expired, seen: true)
+                stored[key] = Entry(
+                    revision: Int32(clamping: record.revision), upstreamExpired: record.expired, seen: true)
                 isNew = true
             }
         }
         if previous == nil {
             RecordParameters.bind(
-                upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes, seenSync: syncNumber)
+                upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes,
+                seenSync: syncNumber)
             try upsert.run()
         } else if isNew || record.revision > storedRevision {
             let statement = isNew ? insert : updateNewer
             RecordParameters.bind(
-                statement, record, languages: JSONText.array(record.languages), supersedes: supersedes, seenSync: syncNumber)
+                statement, record, languages: JSONText.array(record.languages), supersedes: supersedes,
+                seenSync: syncNumber)
             try statement.run()
         } else {
             updateExpiry.bind(1, record.id)
@@ -260,7 +271,8 @@ package final class CatalogApplier {
         }
         if previous != nil {
             // A newer revision replaced the stored fields; an equal or older one only brought upstream's expiry.
-            let after = before == nil || record.revision > storedRevision
+            let after =
+                before == nil || record.revision > storedRevision
                 ? Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch) : before!
             try tracker.wrote(record.id, before: before, after: after)
         }

@@ -1,7 +1,6 @@
 import SumsyncFormats
 import SumsyncModel
 
-
 /// What the top-level site remembers of the catalog it applied last: every line in file order, with its
 /// hash (``LineHash``), the update id it carried, its product and classification, and whether the
 /// filter kept it.
@@ -75,7 +74,8 @@ package struct CatalogIndex: Sendable {
     /// until ``prepare()``.
     private var table: [UInt32] = []
 
-    init(stamp: Stamp, products: [String], classifications: [String], hashes: [UInt64], ids: [UInt128], metas: [UInt32]) {
+    init(stamp: Stamp, products: [String], classifications: [String], hashes: [UInt64], ids: [UInt128], metas: [UInt32])
+    {
         precondition(hashes.count == ids.count && ids.count == metas.count)
         self.stamp = stamp
         self.products = products
@@ -155,7 +155,9 @@ package struct CatalogIndex: Sendable {
                 table.withUnsafeMutableBufferPointer { table in
                     for position in 0..<ids.count where metas[position] >> 31 == 1 {
                         let id = ids[position]
-                        let folded = UInt64(truncatingIfNeeded: id) ^ (UInt64(truncatingIfNeeded: id >> 64) &* 0x9E37_79B9_7F4A_7C15)
+                        let folded =
+                            UInt64(truncatingIfNeeded: id)
+                            ^ (UInt64(truncatingIfNeeded: id >> 64) &* 0x9E37_79B9_7F4A_7C15)
                         var slot = Int(truncatingIfNeeded: (folded &* 0xBF58_476D_1CE4_E5B9) >> 32) & mask
                         while true {
                             let entry = table[slot]

@@ -65,7 +65,9 @@ package final class CatalogIndexCache: Sendable {
                     var prepared = index
                     prepared.prepare()
                     self.held.withLock { held in
-                        if let current = held, current.stamp == prepared.stamp, !current.hasSharedIDs { held = prepared }
+                        if let current = held, current.stamp == prepared.stamp, !current.hasSharedIDs {
+                            held = prepared
+                        }
                     }
                 }
             }
@@ -164,7 +166,9 @@ package enum CatalogIndexFile {
 
         func u64(at position: Int) -> UInt64? {
             guard position >= 0, position + 8 <= bytes.count else { return nil }
-            return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
+            return bytes.withUnsafeBytes {
+                UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self))
+            }
         }
 
         mutating func next64() -> UInt64? {
@@ -175,7 +179,9 @@ package enum CatalogIndexFile {
 
         mutating func next32() -> UInt32? {
             guard offset + 4 <= bytes.count else { return nil }
-            let value = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+            let value = bytes.withUnsafeBytes {
+                UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+            }
             offset += 4
             return value
         }

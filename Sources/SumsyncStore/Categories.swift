@@ -39,9 +39,10 @@ package enum Categories {
         )
         try db.execute(sql: "UPDATE categories SET updates = 0")
         for (key, count) in offered.sorted(by: { ($0.key.kind, $0.key.name) < ($1.key.kind, $1.key.name) }) {
-            let known = try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM categories WHERE kind = ? AND name = ?", arguments: [key.kind, key.name]
-            ) ?? false
+            let known =
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM categories WHERE kind = ? AND name = ?", arguments: [key.kind, key.name]
+                ) ?? false
             try statement.execute(arguments: [key.kind, key.name, count, now, now, syncID])
             if !known && !firstEver { fresh.append((key.kind, key.name)) }
         }

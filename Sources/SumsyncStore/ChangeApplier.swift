@@ -37,15 +37,19 @@ package struct ChangeApplier: Sendable {
         let versionBefore = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
         let columns = RecordParameters.columns.joined(separator: ", ")
-        let insert = try RawStatement(db, sql: "INSERT INTO updates (\(columns)) VALUES (\(RecordParameters.placeholders))")
+        let insert = try RawStatement(
+            db, sql: "INSERT INTO updates (\(columns)) VALUES (\(RecordParameters.placeholders))")
         let update = try RawStatement(db, sql: "UPDATE updates SET \(RecordParameters.assignments) WHERE id = ?1")
         // An empty site's first snapshot from a stream that carries supersedence: rows are written whole,
         // and the pairs from each record's list, so supersedence needs no second pass.
         let insertWhole = try RawStatement(
             db,
-            sql: "INSERT INTO updates (\(columns), superseded_by, superseded_released) VALUES (\(RecordParameters.placeholders), ?20, ?21)")
+            sql:
+                "INSERT INTO updates (\(columns), superseded_by, superseded_released) VALUES (\(RecordParameters.placeholders), ?20, ?21)"
+        )
         let pair = try RawStatement(
-            db, sql: "INSERT INTO supersessions (target, by_id, by_released) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")
+            db, sql: "INSERT INTO supersessions (target, by_id, by_released) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
+        )
         // A full snapshot lists every update: an unchanged one only gets this sync's number.
         let touch = try RawStatement(db, sql: "UPDATE updates SET seen_sync = ?2 WHERE id = ?1")
         // What is stored, column by column (the record's columns after `id`), decides the change kind
@@ -75,12 +79,16 @@ package struct ChangeApplier: Sendable {
             guard trailer == nil else { throw SyncError("the change stream from \(source) has lines after its end") }
             guard let header else {
                 let parsed = try decodeLine(ChangeFeed.Header.self, "a change stream header", number, bytes, decoder)
-                guard parsed.sumsync == "changes" else { throw SyncError("\(source) sent something that is not a change stream") }
+                guard parsed.sumsync == "changes" else {
+                    throw SyncError("\(source) sent something that is not a change stream")
+                }
                 if var promised = expectedHeader {
                     // A manifest promises the frame; what the records carry is covered by its signed digest.
                     promised.supersededBy = parsed.supersededBy
                     guard parsed == promised else {
-                        throw SyncError("the change stream from \(source) does not match what its manifest promises; nothing was applied")
+                        throw SyncError(
+                            "the change stream from \(source) does not match what its manifest promises; nothing was applied"
+                        )
                     }
                 }
                 header = parsed
@@ -111,11 +119,13 @@ package struct ChangeApplier: Sendable {
                         }
                     }
                     guard takesSupersedence else {
-                        RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                        RecordParameters.bind(
+                            insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                         try insert.run()
                         return
                     }
-                    RecordParameters.bind(insertWhole, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    RecordParameters.bind(
+                        insertWhole, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                     try insertWhole.run()
                     for target in record.supersedes where target != record.id {
                         pair.bind(1, target)
@@ -128,7 +138,8 @@ package struct ChangeApplier: Sendable {
                 lookup.bind(1, record.id)
                 guard try lookup.step() else {
                     lookup.reset()
-                    RecordParameters.bind(insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    RecordParameters.bind(
+                        insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                     try insert.run()
                     try marker.mark(record.id, .new)
                     try tracker.wrote(record.id, before: nil, after: after)
@@ -139,7 +150,8 @@ package struct ChangeApplier: Sendable {
                 let before = Supersedence.Stored(supersedes: lookup.text(11), releasedEpoch: lookup.int64(9))
                 lookup.reset()
                 if !same {
-                    RecordParameters.bind(update, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
+                    RecordParameters.bind(
+                        update, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                     try update.run()
                     try marker.mark(record.id, !wasExpired && record.expired ? .expired : .revised)
                     try tracker.wrote(record.id, before: before, after: after)
@@ -164,14 +176,20 @@ package struct ChangeApplier: Sendable {
             }
         }
         phases.mark("rows")
-        guard let header, let trailer, trailer.end == header.to, trailer.upserts == upserts, trailer.removals == removals
+        guard let header, let trailer, trailer.end == header.to, trailer.upserts == upserts,
+            trailer.removals == removals
         else {
-            throw SyncError("the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied")
+            throw SyncError(
+                "the change stream from \(source) was cut short (\(upserts) updates, \(removals) removals received); nothing was applied"
+            )
         }
         if firstSnapshot {
             if supersedenceUnreadable {
                 // Rows written before the unreadable line took the stream's values: start from none.
-                try db.execute(sql: "UPDATE updates SET superseded_by = NULL, superseded_released = NULL WHERE superseded_by IS NOT NULL")
+                try db.execute(
+                    sql:
+                        "UPDATE updates SET superseded_by = NULL, superseded_released = NULL WHERE superseded_by IS NOT NULL"
+                )
             }
             if takesSupersedence {
                 phases.mark("supersedence (the stream's)")
@@ -208,7 +226,9 @@ package struct ChangeApplier: Sendable {
     }
 
     /// Whether the row `lookup` stands on (the record's columns after `id`) holds exactly `record`.
-    private static func holds(_ lookup: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?) -> Bool {
+    private static func holds(_ lookup: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?)
+        -> Bool
+    {
         lookup.holds(0, Int64(record.revision)) && lookup.holds(1, record.title) && lookup.holds(2, record.product)
             && lookup.holds(3, record.classification) && lookup.holds(4, languages) && lookup.holds(5, record.kb)
             && lookup.holds(6, record.bulletin) && lookup.holds(7, record.severity) && lookup.holds(8, record.released)
@@ -224,7 +244,8 @@ package struct ChangeApplier: Sendable {
         let suffix = #""}"#.utf8
         let count = bytes.count - prefix.count - suffix.count
         if count == 36, bytes.starts(with: prefix), bytes.reversed().starts(with: suffix.reversed()),
-            let id = JSONScanner.lowercasedGUID(UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(prefix.count + count)]))
+            let id = JSONScanner.lowercasedGUID(
+                UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(prefix.count + count)]))
         {
             return id
         }
@@ -238,7 +259,8 @@ package struct ChangeApplier: Sendable {
         do {
             return try decoder.decode(type, from: Data(bytes))
         } catch {
-            throw SyncError("malformed change stream from \(source): line \(number) is not \(what); nothing was applied")
+            throw SyncError(
+                "malformed change stream from \(source): line \(number) is not \(what); nothing was applied")
         }
     }
 }

@@ -77,7 +77,9 @@ package enum ChangeFeed {
     }
 
     /// `write(store:site:since:to:)`, noting its phases.
-    package static func write(store: SiteStore, site: SiteCode, since: Int, to path: String, phases: inout PhaseTimes) throws -> Header {
+    package static func write(store: SiteStore, site: SiteCode, since: Int, to path: String, phases: inout PhaseTimes)
+        throws -> Header
+    {
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let file = FileHandle(forWritingAtPath: path)
         else { throw CocoaError(.fileWriteUnknown) }
@@ -125,7 +127,8 @@ package enum ChangeFeed {
         store: SiteStore, site: SiteCode, since: Int, headerLast: Bool, emit: ([UInt8]) throws -> Void
     ) throws -> Header {
         try store.pool.read { db in
-            let state = try Row.fetchOne(db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
+            let state = try Row.fetchOne(
+                db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
             let current: Int = state["catalog_version"]
             let floor: Int = state["change_log_floor"]
             let full = since <= 0 || since > current
@@ -134,31 +137,40 @@ package enum ChangeFeed {
             // removal); removals follow the rows, so they wait in memory (ids only). Rows come in id
             // order, also in a full snapshot: a child then fills its empty table and id index in order.
             let columns = UpdateRow.columns.map { "u.\($0)" }.joined(separator: ", ")
-            let rowsSQL = full
+            let rowsSQL =
+                full
                 ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.id"
                 : """
                 SELECT c.update_id, \(columns)
                 FROM (SELECT DISTINCT update_id FROM changes WHERE version > ?1) c LEFT JOIN updates u ON u.id = c.update_id
                 ORDER BY c.update_id
                 """
-            let removalSQL: String? = full ? nil : """
+            let removalSQL: String? =
+                full
+                ? nil
+                : """
                 SELECT DISTINCT update_id FROM changes c
                 WHERE version > ? AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.id = c.update_id)
                 """
             let arguments: StatementArguments = full ? [] : [since]
             var header = Header(
-                site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0, supersededBy: true)
+                site: site.rawValue, from: full ? 0 : since, to: current, full: full, upserts: 0, removals: 0,
+                supersededBy: true)
             if !headerLast {
                 // Counted first, in the same snapshot, so the header can promise what follows.
                 // A full snapshot's count is the one each sync keeps; counting would read the whole table.
-                header.upserts = full
+                header.upserts =
+                    full
                     ? try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
                     : try Int.fetchOne(
-                        db, sql: "SELECT count(*) FROM updates WHERE id IN (SELECT update_id FROM changes WHERE version > ?)",
+                        db,
+                        sql:
+                            "SELECT count(*) FROM updates WHERE id IN (SELECT update_id FROM changes WHERE version > ?)",
                         arguments: arguments) ?? 0
-                header.removals = try removalSQL.map {
-                    try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0
-                } ?? 0
+                header.removals =
+                    try removalSQL.map {
+                        try Int.fetchOne(db, sql: "SELECT count(*) FROM (\($0))", arguments: arguments) ?? 0
+                    } ?? 0
                 try emit(Array(try JSONEncoder().encode(header)))
             }
             // Rows are read in place and written straight into the line: no row objects per update.
@@ -188,7 +200,10 @@ package enum ChangeFeed {
             }
             let removed = removedIDs.count
             if headerLast { header.removals = removed }
-            try emit(Array(try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals))))
+            try emit(
+                Array(
+                    try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals)))
+            )
             return header
         }
     }
@@ -219,7 +234,8 @@ package enum UpdateRow {
         }
         writer.key("languages")
         array(row, first + 5, into: &writer)
-        for (column, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")] as [(Int32, StaticString)]
+        for (column, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")]
+            as [(Int32, StaticString)]
         where !row.isNull(first + column) {
             writer.key(key)
             text(row, first + column, into: &writer)
@@ -234,7 +250,8 @@ package enum UpdateRow {
             writer.key("size")
             writer.integer(size)
         }
-        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)] where !row.isNull(first + column) {
+        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)]
+        where !row.isNull(first + column) {
             writer.key(key)
             text(row, first + column, into: &writer)
         }

@@ -58,7 +58,9 @@ package actor ChangeFeedCache {
 
     /// Starts writing the stream for `since` at catalog version `version` unless it is written or being
     /// written: after a sync, before the children are asked to pull it.
-    package func prepare(since: Int, version: Int, write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header) {
+    package func prepare(
+        since: Int, version: Int, write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header
+    ) {
         prune(version: version)
         guard ready[since] == nil, writing[since]?.version != version else { return }
         let task = startWriting(write)
@@ -115,7 +117,9 @@ package actor ChangeFeedCache {
         }
     }
 
-    private func startWriting(_ write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header) -> Task<Feed, any Error> {
+    private func startWriting(_ write: @escaping @Sendable (String, inout PhaseTimes) throws -> ChangeFeed.Header)
+        -> Task<Feed, any Error>
+    {
         let path = (folder as NSString).appendingPathComponent("changes-\(UUID().uuidString).feed")
         return Task {
             // Blocking database and file work: on a Dispatch thread, not the cooperative pool.
@@ -124,7 +128,8 @@ package actor ChangeFeedCache {
                     do {
                         var phases = PhaseTimes()
                         let header = try write(path, &phases)
-                        continuation.resume(returning: Feed(path: path, header: header, written: .now, phases: phases.summary))
+                        continuation.resume(
+                            returning: Feed(path: path, header: header, written: .now, phases: phases.summary))
                     } catch {
                         unlink(path)
                         continuation.resume(throwing: error)

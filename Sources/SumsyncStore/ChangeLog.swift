@@ -88,7 +88,8 @@ package enum ChangeLog {
         guard marked > 0 || (forced != nil && forced! != current) else { return (current, false) }
         let next = forced ?? current + 1
         try db.execute(
-            sql: "INSERT OR REPLACE INTO changes (version, update_id, kind) SELECT ?, update_id, kind FROM temp.changes_pending",
+            sql:
+                "INSERT OR REPLACE INTO changes (version, update_id, kind) SELECT ?, update_id, kind FROM temp.changes_pending",
             arguments: [next]
         )
         let floor = logged ? max(0, next - retainedVersions) : next
@@ -152,7 +153,10 @@ package enum JSONText {
                         case UInt8(ascii: "t"): value.append(0x09)
                         case UInt8(ascii: "u"):
                             // Only control characters are written as \u escapes.
-                            if index + 4 < bytes.count, let code = UInt8(String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self), radix: 16) {
+                            if index + 4 < bytes.count,
+                                let code = UInt8(
+                                    String(decoding: bytes[(index + 1)...(index + 4)], as: UTF8.self), radix: 16)
+                            {
                                 value.append(code)
                                 index += 4
                             }

@@ -1,7 +1,6 @@
 import SumsyncFormats
 import SumsyncModel
 
-
 /// Matches a catalog's lines against the last catalog's ``CatalogIndex`` as they stream by.
 ///
 /// The common case costs a hash and one comparison with the line expected next (the one after the last

@@ -82,7 +82,8 @@ extension SiteStore {
         if !includeExpired { conditions.append("expired = 0") }
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         try pool.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM updates \(whereClause) ORDER BY id", arguments: arguments)
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT * FROM updates \(whereClause) ORDER BY id", arguments: arguments)
             while let row = try cursor.next() { try body(UpdateListing(row: row)) }
         }
     }

@@ -33,11 +33,14 @@ public final class SiteStore: Sendable {
                 // The log is cut back to 64 MB when it starts over after a checkpoint, not to nothing: a
                 // delta's commit then writes over blocks the file already has instead of growing it.
                 try db.execute(
-                    sql: "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768; PRAGMA journal_size_limit = 67108864")
+                    sql:
+                        "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768; PRAGMA journal_size_limit = 67108864"
+                )
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {
-            throw StoreError(.missing, path: path, message: "no site database at \(path); has sumsyncd run for this site?")
+            throw StoreError(
+                .missing, path: path, message: "no site database at \(path); has sumsyncd run for this site?")
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
@@ -47,7 +50,9 @@ public final class SiteStore: Sendable {
             if !readOnly {
                 try Self.migrator.migrate(pool)
             } else if try pool.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
-                throw StoreError(.schema, path: path, message: "the site database at \(path) needs a newer sumsyncd to migrate it first")
+                throw StoreError(
+                    .schema, path: path,
+                    message: "the site database at \(path) needs a newer sumsyncd to migrate it first")
             }
         } catch let error as StoreError {
             throw error
@@ -101,7 +106,10 @@ public final class SiteStore: Sendable {
     /// `false` when the write ends, also on failure. A first sync keeps the small cache: its peak memory
     /// counts, and it writes in one pass anyway.
     package static func setLargeCache(_ large: Bool, _ db: Database) throws {
-        try db.execute(sql: large ? "PRAGMA cache_size = -262144; PRAGMA mmap_size = 1073741824" : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0")
+        try db.execute(
+            sql: large
+                ? "PRAGMA cache_size = -262144; PRAGMA mmap_size = 1073741824"
+                : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0")
     }
 
     /// `PRAGMA integrity_check`'s answer: `ok` for a whole database.

@@ -39,7 +39,9 @@ package enum Supersedence {
             touchStatement = try RawStatement(db, sql: "INSERT OR IGNORE INTO temp.touched (id) VALUES (?1)")
             unpairStatement = try RawStatement(
                 db,
-                sql: "INSERT OR IGNORE INTO temp.unpaired (target, by_id) SELECT value, ?1 FROM json_each(?2) WHERE value != ?1")
+                sql:
+                    "INSERT OR IGNORE INTO temp.unpaired (target, by_id) SELECT value, ?1 FROM json_each(?2) WHERE value != ?1"
+            )
             freshStatement = try RawStatement(db, sql: "INSERT OR IGNORE INTO temp.fresh (id) VALUES (?1)")
         }
 
@@ -189,7 +191,8 @@ package enum Supersedence {
                     """,
                 arguments: arguments
             )
-            try db.execute(sql: "UPDATE updates INDEXED BY \(index) SET expired = 1 WHERE \(condition)", arguments: arguments)
+            try db.execute(
+                sql: "UPDATE updates INDEXED BY \(index) SET expired = 1 WHERE \(condition)", arguments: arguments)
         }
     }
 

@@ -84,7 +84,9 @@ extension SiteStore {
         began: ContinuousClock.Instant? = nil
     ) throws {
         let duration = began.map { ContinuousClock.now - $0 }
-        let milliseconds = duration.map { $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000 }
+        let milliseconds = duration.map {
+            $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000
+        }
         try pool.write { db in
             let version = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
             try db.execute(

@@ -36,7 +36,9 @@ public enum BundleExporter {
         }
         if let since {
             guard since >= 0, since <= state.version else {
-                throw BundleError(.cannotExport, "--since \(since): site \(site) is at catalog version \(state.version); give 0 … \(state.version)")
+                throw BundleError(
+                    .cannotExport,
+                    "--since \(since): site \(site) is at catalog version \(state.version); give 0 … \(state.version)")
             }
         }
         let writer = try BundleWriter(output: output)
@@ -85,12 +87,16 @@ public enum BundleExporter {
                     record = try CatalogRecordParser.parse(bytes, line: number)
                 } catch {
                     guard skipInvalid else {
-                        throw BundleError(.cannotExport, "malformed catalog \(url): \(error) (set [upstream] skip-invalid = true to skip bad lines)")
+                        throw BundleError(
+                            .cannotExport,
+                            "malformed catalog \(url): \(error) (set [upstream] skip-invalid = true to skip bad lines)")
                     }
                     skipped += 1
                     return
                 }
-                guard filter.keeps(product: record.product, classification: record.classification, languages: record.languages)
+                guard
+                    filter.keeps(
+                        product: record.product, classification: record.classification, languages: record.languages)
                 else { return }
                 kept += 1
                 try writer.writeLine(record.jsonLine())
@@ -154,7 +160,8 @@ package struct CatalogSource {
         do {
             let response = try await httpClient.execute(request, timeout: .minutes(30))
             guard response.status == .ok else {
-                throw BundleError(.cannotExport, "\(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase)")
+                throw BundleError(
+                    .cannotExport, "\(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase)")
             }
             let expected = response.headers.first(name: "Content-Length").flatMap(Int.init)
             let received = try await ResponseDownload.write(
@@ -162,7 +169,8 @@ package struct CatalogSource {
                 stalled: { SyncError("\(url) sent nothing for \(idleTimeout.components.seconds) s") }
             )
             if let expected, received != expected {
-                throw BundleError(.cannotExport, "\(url) sent \(received) of \(expected) bytes; the download was cut short")
+                throw BundleError(
+                    .cannotExport, "\(url) sent \(received) of \(expected) bytes; the download was cut short")
             }
         } catch let error as BundleError {
             throw error

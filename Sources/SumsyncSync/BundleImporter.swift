@@ -39,11 +39,13 @@ package struct BundleImporter {
         do {
             try store.recordSyncStarted(id: id, site: site, trigger: .import, at: now())
         } catch {
-            return SyncEngine.Outcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
+            return SyncEngine.Outcome(
+                result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
         }
         var outcome: SyncEngine.Outcome
         do {
-            outcome = try await apply(id: id, request: request, config: config, progress: progress, logger: logger, now: now)
+            outcome = try await apply(
+                id: id, request: request, config: config, progress: progress, logger: logger, now: now)
         } catch {
             outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
         }
@@ -70,7 +72,9 @@ package struct BundleImporter {
         defer { unlink(payload) }
         do {
             let header = try BundleHeader.read(from: fd, path: path)
-            let keys = try config.upstream.trustedKeys.map { path throws(BundleError) in try BundlePublicKey(contentsOf: path) }
+            let keys = try config.upstream.trustedKeys.map { path throws(BundleError) in
+                try BundlePublicKey(contentsOf: path)
+            }
             let verifier = BundleVerifier(trustedKeys: keys, filter: UpdateFilter(config.sync), force: request.force)
             accepted = try verifier.verify(header, currentVersion: try readVersion())
             progress.enter(.fetching, total: accepted.manifest.payloadSize)
@@ -147,9 +151,11 @@ package struct BundleImporter {
         var text = "cannot read the bundle \(path): \(String(cString: strerror(code)))"
         let hidden = ["/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/"].first { path.hasPrefix($0) }
         if code == ENOENT, let hidden {
-            text += " (under systemd sumsyncd has its own \(hidden) or none at all: PrivateTmp=, ProtectHome=; put the bundle elsewhere, e.g. /srv/sumsync/, readable by all)"
+            text +=
+                " (under systemd sumsyncd has its own \(hidden) or none at all: PrivateTmp=, ProtectHome=; put the bundle elsewhere, e.g. /srv/sumsync/, readable by all)"
         } else if code == EACCES || code == EPERM {
-            text += " (sumsyncd reads it as the site's user, uid \(getuid()): make the file and its folders readable by that user, e.g. chmod 0644)"
+            text +=
+                " (sumsyncd reads it as the site's user, uid \(getuid()): make the file and its folders readable by that user, e.g. chmod 0644)"
         }
         return text
     }

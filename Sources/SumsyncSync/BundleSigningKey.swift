@@ -66,7 +66,9 @@ public struct BundleSigningKey: Sendable {
 
     private static func create(_ path: String, text: String, mode: mode_t) throws(BundleError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw BundleError(.cannotWrite, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw BundleError(.cannotWrite, "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         // The umask may have narrowed the mode; the public key must stay readable by the site's user.
         fchmod(fd, mode)

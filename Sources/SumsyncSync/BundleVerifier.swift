@@ -47,10 +47,15 @@ public struct BundleVerifier: Sendable {
                 "this site trusts no bundle signer: [upstream] trusted-keys is empty; list the exporter's public key (NAME.pub from `sumsyncctl keygen`)"
             )
         }
-        if let key = trustedKeys.first(where: { $0.verifies(header.signature, of: header.manifestBytes) }) { return key }
+        if let key = trustedKeys.first(where: { $0.verifies(header.signature, of: header.manifestBytes) }) {
+            return key
+        }
         let trusted = trustedKeys.map { "\($0.keyID) (\($0.path))" }.joined(separator: ", ")
         guard let claimed = header.claimedKeyID else {
-            throw BundleError(.badSignature, "bad signature: the bundle verifies with none of the trusted keys (\(trusted)); it was altered or damaged after it was signed")
+            throw BundleError(
+                .badSignature,
+                "bad signature: the bundle verifies with none of the trusted keys (\(trusted)); it was altered or damaged after it was signed"
+            )
         }
         if let key = trustedKeys.first(where: { $0.keyID == claimed }) {
             throw BundleError(
@@ -66,12 +71,15 @@ public struct BundleVerifier: Sendable {
 
     /// A manifest that is signed yet contradicts itself was made by something other than sumsync.
     func checkSanity(_ manifest: BundleManifest) throws(BundleError) {
-        let valid = manifest.records >= 0 && manifest.removals >= 0 && manifest.payloadSize > 0
+        let valid =
+            manifest.records >= 0 && manifest.removals >= 0 && manifest.payloadSize > 0
             && manifest.payloadSHA256.count == 64 && manifest.from >= 0 && manifest.to >= manifest.from
             && (!manifest.full || (manifest.from == 0 && manifest.removals == 0))
             && (manifest.kind == .site || manifest.full)
         guard valid else {
-            throw BundleError(.invalidManifest, "the bundle's manifest contradicts itself (\(manifest.summary)); it was not made by sumsyncctl export")
+            throw BundleError(
+                .invalidManifest,
+                "the bundle's manifest contradicts itself (\(manifest.summary)); it was not made by sumsyncctl export")
         }
     }
 

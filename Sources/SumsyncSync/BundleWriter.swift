@@ -73,7 +73,9 @@ package final class BundleWriter {
         let header = BundleHeader.text(manifest: manifestBytes, signature: try key.sign(manifestBytes))
         let partial = payloadPath + ".bundle"
         let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BundleError(.cannotWrite, "cannot write \(output): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw BundleError(.cannotWrite, "cannot write \(output): \(String(cString: strerror(errno)))")
+        }
         do {
             defer { close(fd) }
             try header.withUnsafeBytes { try Self.writeAll(fd, $0) }
@@ -118,7 +120,8 @@ package final class BundleWriter {
     private func failure(_ error: any Error) -> BundleError {
         if let error = error as? BundleError { return error }
         if let error = error as? POSIXError {
-            return BundleError(.cannotWrite, "cannot write \(output): \(String(cString: strerror(error.code.rawValue)))")
+            return BundleError(
+                .cannotWrite, "cannot write \(output): \(String(cString: strerror(error.code.rawValue)))")
         }
         return BundleError(.cannotWrite, "cannot write \(output): \(error)")
     }
@@ -134,7 +137,9 @@ package enum BundlePayload {
     ) throws -> (size: Int, sha256: String) {
         unlink(path)
         let out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard out >= 0 else { throw BundleError(.cannotWrite, "cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard out >= 0 else {
+            throw BundleError(.cannotWrite, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
         defer { close(out) }
         var hasher = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -142,7 +147,9 @@ package enum BundlePayload {
         var size = 0
         while true {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, position) }
-            if count < 0 { throw BundleError(.unreadable, "cannot read the bundle: \(String(cString: strerror(errno)))") }
+            if count < 0 {
+                throw BundleError(.unreadable, "cannot read the bundle: \(String(cString: strerror(errno)))")
+            }
             if count == 0 { break }
             try buffer.withUnsafeBytes { bytes in
                 let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<count])

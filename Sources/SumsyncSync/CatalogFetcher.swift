@@ -28,14 +28,18 @@ package struct CatalogFetcher {
         if scheme == "file" {
             let path = url.path
             guard FileManager.default.isReadableFile(atPath: path) else {
-                throw SyncError("cannot read the upstream catalog \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+                throw SyncError(
+                    "cannot read the upstream catalog \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
+                )
             }
             return .file(path: path, temporary: false, etag: nil, lastModified: nil)
         }
-        return try await download(urlText, etag: full ? nil : etag, lastModified: full ? nil : lastModified, progress: progress)
+        return try await download(
+            urlText, etag: full ? nil : etag, lastModified: full ? nil : lastModified, progress: progress)
     }
 
-    private func download(_ url: String, etag: String?, lastModified: String?, progress: SyncProgress) async throws(SyncError)
+    private func download(_ url: String, etag: String?, lastModified: String?, progress: SyncProgress)
+        async throws(SyncError)
         -> Outcome
     {
         var request = HTTPClientRequest(url: url)
@@ -48,14 +52,20 @@ package struct CatalogFetcher {
             let response = try await httpClient.execute(request, timeout: .minutes(30))
             if response.status == .notModified { return .unchanged }
             guard response.status == .ok else {
-                throw SyncError("upstream \(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase); nothing was applied")
+                throw SyncError(
+                    "upstream \(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase); nothing was applied"
+                )
             }
             let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
             let limit = idleTimeout
             progress.enter(.fetching, total: total)
             let received = try await ResponseDownload.write(
                 response, to: path, progress: progress, idleTimeout: idleTimeout,
-                stalled: { SyncError("upstream \(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout); nothing was applied") }
+                stalled: {
+                    SyncError(
+                        "upstream \(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout); nothing was applied"
+                    )
+                }
             )
             if let total, received != total {
                 throw SyncError("upstream \(url) sent \(received) of \(total) bytes; the download was cut short")

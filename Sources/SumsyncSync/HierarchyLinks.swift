@@ -56,7 +56,8 @@ package actor HierarchyLinks {
     }
 
     private func deliver(to child: SiteConfig, version: Int) async {
-        let message = SyncRequestMessage(origin: site.rawValue, catalogVersion: version, requestID: UUID().uuidString.lowercased())
+        let message = SyncRequestMessage(
+            origin: site.rawValue, catalogVersion: version, requestID: UUID().uuidString.lowercased())
         var attempt = 0
         while !Task.isCancelled {
             attempt += 1
@@ -76,9 +77,13 @@ package actor HierarchyLinks {
         let before = links[child, default: LinkState()].succeeded()
         onLinkChange(child, .healthy)
         let metadata: Logger.Metadata = ["child.site": "\(child)", "catalog.version": "\(version)"]
-        logger.info("Sync request sent to child site \(child) (catalog version \(version)).", metadata: metadata.with(.syncRequestSent))
+        logger.info(
+            "Sync request sent to child site \(child) (catalog version \(version)).",
+            metadata: metadata.with(.syncRequestSent))
         if before != .healthy {
-            logger.notice("Link to child site \(child) restored after \(attempt - 1) failed attempt(s).", metadata: metadata.with(.childLinkRestored))
+            logger.notice(
+                "Link to child site \(child) restored after \(attempt - 1) failed attempt(s).",
+                metadata: metadata.with(.childLinkRestored))
         }
     }
 
@@ -98,7 +103,9 @@ package actor HierarchyLinks {
                 metadata: metadata
             )
         } else {
-            logger.info("Child site \(child) still unreachable (\(state.failures) failures): \(error). Retrying in \(delay.components.seconds) s.", metadata: metadata)
+            logger.info(
+                "Child site \(child) still unreachable (\(state.failures) failures): \(error). Retrying in \(delay.components.seconds) s.",
+                metadata: metadata)
         }
     }
 
@@ -135,10 +142,12 @@ package actor HierarchyLinks {
         let top = own.parent == nil ? own.catalogVersion : max(versions.max() ?? 0, parentVersion ?? 0)
         result[0].lag = max(0, top - own.catalogVersion)
         for descendant in descendants {
-            var status = reports[descendant.code.rawValue] ?? SiteStatus(
-                site: descendant.code.rawValue, parent: descendant.parent?.rawValue, url: descendant.url,
-                state: .neverSynced, catalogVersion: 0, updates: 0, lastError: "no status reported yet"
-            )
+            var status =
+                reports[descendant.code.rawValue]
+                ?? SiteStatus(
+                    site: descendant.code.rawValue, parent: descendant.parent?.rawValue, url: descendant.url,
+                    state: .neverSynced, catalogVersion: 0, updates: 0, lastError: "no status reported yet"
+                )
             status.parent = descendant.parent?.rawValue
             status.url = descendant.url
             if descendant.parent == site {
@@ -181,20 +190,22 @@ package actor HierarchyLinks {
             while !Task.isCancelled {
                 attempt += 1
                 do {
-                    _ = try await client.sendJSON(.POST, base: parent.url, path: "/v1/status", body: StatusReport(sites: statuses))
+                    _ = try await client.sendJSON(
+                        .POST, base: parent.url, path: "/v1/status", body: StatusReport(sites: statuses))
                     return
                 } catch {
                     if attempt == 1 {
                         logger.info("Cannot report status to parent \(parentCode) yet: \(error); retrying.")
                     }
-                    try? await Task.sleep(for: LinkState.backoff(attempt: attempt, cap: config.sync.retryInterval.duration))
+                    try? await Task.sleep(
+                        for: LinkState.backoff(attempt: attempt, cap: config.sync.retryInterval.duration))
                 }
             }
         }
     }
 
     package func stop() {
-        deliveries.values.forEach { $0.cancel() }
+        for delivery in deliveries.values { delivery.cancel() }
         relayTask?.cancel()
     }
 

@@ -45,7 +45,8 @@ package final class LinePipe: Sendable {
             do {
                 let reader = try CatalogLineReader(path: path)
                 try reader.forEachLine(known: &matcher) { number, bytes in
-                    let parsed = Result { () throws(CatalogError) in try CatalogRecordParser.parse(bytes, line: number) }
+                    let parsed = Result { () throws(CatalogError) in try CatalogRecordParser.parse(bytes, line: number)
+                    }
                     try pipe.put(.record(number: number, hash: LineHash.hash(bytes), parsed: parsed))
                 }
                 matcher.finish()

@@ -23,7 +23,9 @@ package struct ParentSync {
     package var relay: (cache: ChangeFeedCache, site: SiteCode)?
 
     /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
-    package func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError) -> SyncEngine.Outcome {
+    package func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError)
+        -> SyncEngine.Outcome
+    {
         let version = (try? store.catalogVersion()) ?? 0
         progress.enter(.fetching)
         let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
@@ -58,9 +60,11 @@ package struct ParentSync {
         } catch let error as SyncError {
             throw error
         } catch let error as CatalogError {
-            throw SyncError("malformed change stream from parent \(parent.code): \(error.description); nothing was applied")
+            throw SyncError(
+                "malformed change stream from parent \(parent.code): \(error.description); nothing was applied")
         } catch {
-            throw SyncError("the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
+            throw SyncError(
+                "the site database refused the changes from parent \(parent.code): \(error); nothing was applied")
         }
         phases.mark("apply")
         if let relay, await relay.cache.adopt(path, since: since, site: relay.site) {
@@ -71,34 +75,45 @@ package struct ParentSync {
             await store.checkpointNow()
             phases.mark("checkpoint")
         }
-        logger.debug("Sync \(id) from parent \(parent.code) since \(since): \(phases.summary) [\(appliedPhases.summary)].")
+        logger.debug(
+            "Sync \(id) from parent \(parent.code) since \(since): \(phases.summary) [\(appliedPhases.summary)].")
         return SyncEngine.Outcome(result: .succeeded, counts: counts, catalogVersion: newVersion)
     }
 
     private func fetch(since: Int) async throws(SyncError) -> HTTPClientResponse {
         do {
-            return try await client.send(.GET, base: parent.url, path: "/v1/changes", query: "since=\(since)", timeout: .minutes(30))
+            return try await client.send(
+                .GET, base: parent.url, path: "/v1/changes", query: "since=\(since)", timeout: .minutes(30))
         } catch {
             throw SyncError("cannot reach parent site \(parent.code) at \(parent.url): \(error.description)")
         }
     }
 
-    private func download(_ response: HTTPClientResponse, to path: String, progress: SyncProgress) async throws(SyncError) {
+    private func download(_ response: HTTPClientResponse, to path: String, progress: SyncProgress)
+        async throws(SyncError)
+    {
         do {
             _ = try await ResponseDownload.write(
                 response, to: path, progress: progress, idleTimeout: idleTimeout,
                 stalled: { [parent, idleTimeout] in
-                    SyncError("parent \(parent.code) sent nothing for \(idleTimeout.components.seconds) s while sending changes; nothing was applied")
+                    SyncError(
+                        "parent \(parent.code) sent nothing for \(idleTimeout.components.seconds) s while sending changes; nothing was applied"
+                    )
                 }
             )
         } catch let error as SyncError {
             throw error
         } catch {
-            throw SyncError("lost the connection to parent \(parent.code) while receiving changes: \(error); nothing was applied")
+            throw SyncError(
+                "lost the connection to parent \(parent.code) while receiving changes: \(error); nothing was applied")
         }
     }
 
-    package init(store: SiteStore, client: SiteClient, parent: SiteConfig, stateDirectory: String, idleTimeout: Duration = .seconds(60), logger: Logger = Logger(label: ""), relay: (cache: ChangeFeedCache, site: SiteCode)? = nil) {
+    package init(
+        store: SiteStore, client: SiteClient, parent: SiteConfig, stateDirectory: String,
+        idleTimeout: Duration = .seconds(60), logger: Logger = Logger(label: ""),
+        relay: (cache: ChangeFeedCache, site: SiteCode)? = nil
+    ) {
         self.store = store
         self.client = client
         self.parent = parent

@@ -52,8 +52,10 @@ public struct RequestSigner: Sendable {
         method: String, path: String, query: String, timestamp: String, nonce: String, site: String,
         contentSHA256: String
     ) -> String {
-        let canonical = ["SUMSYNC-HMAC-SHA256", method.uppercased(), path, query, timestamp, nonce, site, contentSHA256]
-            .joined(separator: "\n")
+        let canonical = [
+            "SUMSYNC-HMAC-SHA256", method.uppercased(), path, query, timestamp, nonce, site, contentSHA256,
+        ]
+        .joined(separator: "\n")
         return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: key))
     }
 
@@ -63,8 +65,10 @@ public struct RequestSigner: Sendable {
         contentSHA256: String
     ) -> Bool {
         guard let given = Self.bytes(hex: signature) else { return false }
-        let canonical = ["SUMSYNC-HMAC-SHA256", method.uppercased(), path, query, timestamp, nonce, site, contentSHA256]
-            .joined(separator: "\n")
+        let canonical = [
+            "SUMSYNC-HMAC-SHA256", method.uppercased(), path, query, timestamp, nonce, site, contentSHA256,
+        ]
+        .joined(separator: "\n")
         return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data(canonical.utf8), using: key)
     }
 

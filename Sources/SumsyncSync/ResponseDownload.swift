@@ -27,7 +27,9 @@ package enum ResponseDownload {
                         var offset = 0
                         while offset < buffer.count {
                             let written = Foundation.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                            if written < 0 { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+                            if written < 0 {
+                                throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))")
+                            }
                             offset += written
                         }
                     }

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-import SumsyncFormats
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import SumsyncFormats
 import SumsyncModel
 
 /// Signed site-to-site requests from this site to its parent or children.
@@ -41,7 +41,8 @@ package struct SiteClient: Sendable {
     }
 
     /// Sends a signed JSON request and expects a 2xx answer; returns its body.
-    func sendJSON(_ method: HTTPMethod, base: String, path: String, body: some Encodable) async throws(Failure) -> Data {
+    func sendJSON(_ method: HTTPMethod, base: String, path: String, body: some Encodable) async throws(Failure) -> Data
+    {
         let data: Data
         do {
             data = try JSONEncoder().encode(body)

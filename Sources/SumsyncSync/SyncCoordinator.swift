@@ -7,7 +7,8 @@ import SumsyncModel
 /// caller is told so.
 public actor SyncCoordinator {
     /// Carries out one sync; supplied by the daemon (catalog sync at the top, parent pull below).
-    public typealias Perform = @Sendable (_ id: String, _ trigger: SyncTrigger, _ full: Bool, _ progress: SyncProgress)
+    public typealias Perform =
+        @Sendable (_ id: String, _ trigger: SyncTrigger, _ full: Bool, _ progress: SyncProgress)
         async -> SyncEngine.Outcome
 
     /// What happened to a request.
@@ -26,7 +27,8 @@ public actor SyncCoordinator {
     }
 
     private let perform: Perform
-    private let onFinished: @Sendable (_ id: String, _ trigger: SyncTrigger, _ outcome: SyncEngine.Outcome) async -> Void
+    private let onFinished:
+        @Sendable (_ id: String, _ trigger: SyncTrigger, _ outcome: SyncEngine.Outcome) async -> Void
     private var running: Running?
     private var runningTask: Task<Void, Never>?
     private var followUp: (id: String, trigger: SyncTrigger, full: Bool)?
@@ -36,7 +38,8 @@ public actor SyncCoordinator {
 
     public init(
         perform: @escaping Perform,
-        onFinished: @escaping @Sendable (_ id: String, _ trigger: SyncTrigger, _ outcome: SyncEngine.Outcome) async -> Void
+        onFinished:
+            @escaping @Sendable (_ id: String, _ trigger: SyncTrigger, _ outcome: SyncEngine.Outcome) async -> Void
     ) {
         self.perform = perform
         self.onFinished = onFinished

@@ -63,7 +63,8 @@ public struct SyncEngine: Sendable {
     }
 
     private func run(
-        id: String, config: HierarchyConfig, full: Bool, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
+        id: String, config: HierarchyConfig, full: Bool, progress: SyncProgress, logger: Logger,
+        now: @Sendable () -> Date
     ) async throws(SyncError) -> Outcome {
         guard let catalog = config.upstream.catalog else {
             throw SyncError("no upstream catalog configured ([upstream] catalog); a disconnected site syncs by import")
@@ -107,7 +108,8 @@ public struct SyncEngine: Sendable {
             result = try await store.pool.write { db throws -> (Outcome, CatalogIndex?, PhaseTimes, Bool) in
                 var phases = PhaseTimes()
                 try ChangeLog.begin(db)
-                let state = try Row.fetchOne(db, sql: "SELECT sync_counter, catalog_version FROM site_state WHERE id = 1")!
+                let state = try Row.fetchOne(
+                    db, sql: "SELECT sync_counter, catalog_version FROM site_state WHERE id = 1")!
                 // The line index is only good for the database state it was made with.
                 let current = CatalogIndex.Stamp(
                     syncCounter: state[0], catalogVersion: state[1], filter: CatalogIndex.Stamp.filterHash(filter))
@@ -120,7 +122,8 @@ public struct SyncEngine: Sendable {
                 let total = applier.previousLineCount ?? Self.countLines(path)
                 progress.enter(.applying, total: total)
                 if applier.usesLineIndex {
-                    logger.debug("Known lines of the last catalog are skipped unparsed (line index of \(total ?? 0) lines).")
+                    logger.debug(
+                        "Known lines of the last catalog are skipped unparsed (line index of \(total ?? 0) lines).")
                 }
                 var succeeded = false
                 if !applier.isFirstSync { try SiteStore.setLargeCache(true, db) }
@@ -144,7 +147,11 @@ public struct SyncEngine: Sendable {
                     switch parsed {
                     case .success(let parsed): record = parsed
                     case .failure(let error):
-                        guard skipInvalid else { throw SyncError("malformed upstream catalog: \(error); nothing was applied (set [upstream] skip-invalid = true to skip bad lines)") }
+                        guard skipInvalid else {
+                            throw SyncError(
+                                "malformed upstream catalog: \(error); nothing was applied (set [upstream] skip-invalid = true to skip bad lines)"
+                            )
+                        }
                         skipped += 1
                         if skipped <= 20 { logger.warning("Skipped an invalid catalog line: \(error)") }
                         return
@@ -169,14 +176,18 @@ public struct SyncEngine: Sendable {
                     }
                 } else {
                     try CatalogLineReader(path: path).forEachLine(known: &applier.matcher) { number, bytes in
-                        let parsed = Result { () throws(CatalogError) in try CatalogRecordParser.parse(bytes, line: number) }
+                        let parsed = Result { () throws(CatalogError) in
+                            try CatalogRecordParser.parse(bytes, line: number)
+                        }
                         try take(parsed, LineHash.hash(bytes))
                     }
                 }
                 phases.mark("read (\(lines) lines parsed, written in \(PhaseTimes.milliseconds(writing)) ms)")
                 let known = applier.matcher.known
                 lines += known
-                guard lines > 0 else { throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied") }
+                guard lines > 0 else {
+                    throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied")
+                }
                 progress.advance(to: lines)
                 // The next line index is assembled on another thread meanwhile; its stamp, known only
                 // once the version is, replaces this placeholder.
@@ -185,7 +196,8 @@ public struct SyncEngine: Sendable {
                 }
                 let counts = try applier.finish(expiryCutoff: cutoff)
                 phases.mark("removals, supersedence, expiry [\(applier.finishPhases.summary)]")
-                let newCategories = try Categories.record(applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
+                let newCategories = try Categories.record(
+                    applier.offered, filter: filter, syncID: syncID, at: now(), db: db)
                 let (version, _) = try ChangeLog.commit(
                     db, counts: counts, version: applier.isFirstSync && counts.new > 0 ? 1 : nil,
                     logged: !applier.isFirstSync)
@@ -203,7 +215,8 @@ public struct SyncEngine: Sendable {
                 phases.mark("change log")
                 // Handed to the cache only once the transaction has committed.
                 var next = indexing?.value
-                next?.stamp = CatalogIndex.Stamp(syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter)
+                next?.stamp = CatalogIndex.Stamp(
+                    syncCounter: Int64(number), catalogVersion: Int64(version), filter: current.filter)
                 phases.mark("next index")
                 succeeded = true
                 return (outcome, next, phases, applier.isFirstSync)

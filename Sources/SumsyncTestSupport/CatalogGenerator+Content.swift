@@ -1,7 +1,6 @@
 import SumsyncFormats
 import SumsyncModel
 
-
 /// What the generator writes: products, classifications, titles and the per-update draws.
 /// Proportions follow a real WSUS catalog loosely: security and quality updates for Windows dominate,
 /// Defender ships definition updates, drivers are numerous and small, service packs and tools are rare.

@@ -1,7 +1,6 @@
 import SumsyncFormats
 import SumsyncModel
 
-
 /// How one generated line is written. Catalogs in the wild come from different encoders, so a share of
 /// lines uses the legal-but-unusual forms a parser must handle: upper-case ids, another field order,
 /// unknown (nested) fields, explicit nulls, `\uXXXX` and `\/` escapes, fractional seconds and offsets.

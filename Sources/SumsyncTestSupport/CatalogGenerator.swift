@@ -1,7 +1,6 @@
 import SumsyncFormats
 import SumsyncModel
 
-
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

@@ -18,7 +18,8 @@ public enum ChangeStreamBenchmark {
         }
         outer.mark("apply+commit")
         let log = (try? FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int) ?? 0
-        return "log \(log / 4120) pages, version \(version), \(counts.new) new, \(counts.revised) revised, \(counts.removed) removed: \(outer.summary) [\(inner.summary)]"
+        return
+            "log \(log / 4120) pages, version \(version), \(counts.new) new, \(counts.revised) revised, \(counts.removed) removed: \(outer.summary) [\(inner.summary)]"
     }
 
     /// Writes the change stream since `since` from the site database at `database` to `feed`, as a

@@ -56,7 +56,7 @@ public struct JournalLogHandler: LogHandler {
             bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
             return pointer
         }
-        defer { storage.forEach { $0.deallocate() } }
+        defer { for pointer in storage { pointer.deallocate() } }
         var vectors = zip(storage.indices, buffers).map { index, bytes in
             iovec(iov_base: storage[index], iov_len: bytes.count)
         }

@@ -44,7 +44,8 @@ struct BenchCommand: ParsableCommand {
     struct ApplyFeed: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "apply-feed",
-            abstract: "Apply a saved change stream to a copy of a site database, as a child does, and print the phase times."
+            abstract:
+                "Apply a saved change stream to a copy of a site database, as a child does, and print the phase times."
         )
 
         @Option(help: "The site database (changed in place: use a copy).")
@@ -61,7 +62,8 @@ struct BenchCommand: ParsableCommand {
     struct WriteFeed: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "write-feed",
-            abstract: "Write the change stream a parent serves its children (`changes?since=V`) and print the phase times."
+            abstract:
+                "Write the change stream a parent serves its children (`changes?since=V`) and print the phase times."
         )
 
         @Option(help: "The site database.")

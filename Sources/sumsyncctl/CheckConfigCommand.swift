@@ -17,7 +17,9 @@ struct CheckConfigCommand: ParsableCommand {
         let path = file ?? global.config
         do {
             let config = try ConfigLoader().load(path: path)
-            print("\(path): OK: hierarchy \(config.hierarchy.name), \(config.sites.count) site(s), top-level site \(config.topSite.code)")
+            print(
+                "\(path): OK: hierarchy \(config.hierarchy.name), \(config.sites.count) site(s), top-level site \(config.topSite.code)"
+            )
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)

@@ -66,7 +66,8 @@ struct UpdatesCommand: ParsableCommand {
         let store = try global.openStore()
         var writer = JSONLineWriter()
         var count = 0
-        try store.forEachUpdate(product: product, classification: classification, includeExpired: includeExpired) { update in
+        try store.forEachUpdate(product: product, classification: classification, includeExpired: includeExpired) {
+            update in
             count += 1
             if json {
                 try writer.write(update)
@@ -74,7 +75,9 @@ struct UpdatesCommand: ParsableCommand {
                 var flags: [String] = []
                 if update.expired { flags.append("expired") }
                 if update.superseded { flags.append("superseded") }
-                print("\(update.id)  r\(update.revision)  \(update.kb ?? "-")  \(update.classification)  \(update.title)\(flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")")
+                print(
+                    "\(update.id)  r\(update.revision)  \(update.kb ?? "-")  \(update.classification)  \(update.title)\(flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")"
+                )
             }
         }
         writer.flush()
@@ -84,7 +87,8 @@ struct UpdatesCommand: ParsableCommand {
 
 /// `sumsyncctl history [--limit N] [--json]`: newest first.
 struct HistoryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "history", abstract: "Show the site's past syncs, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "history", abstract: "Show the site's past syncs, newest first.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -110,7 +114,8 @@ struct HistoryCommand: ParsableCommand {
                 entry.error ?? "",
             ]
         }
-        Table.print(header: ["STARTED", "TRIGGER", "RESULT", "CATALOG", "NEW/REV/EXP/SUP/REM/UNCH", "ERROR"], rows: rows)
+        Table.print(
+            header: ["STARTED", "TRIGGER", "RESULT", "CATALOG", "NEW/REV/EXP/SUP/REM/UNCH", "ERROR"], rows: rows)
     }
 }
 
@@ -141,7 +146,10 @@ struct CategoriesCommand: ParsableCommand {
             return
         }
         let rows = entries.map { entry in
-            [entry.kind, entry.name, entry.selected ? "yes" : "no", "\(entry.updates)", entry.firstSeen, entry.new ? "new" : ""]
+            [
+                entry.kind, entry.name, entry.selected ? "yes" : "no", "\(entry.updates)", entry.firstSeen,
+                entry.new ? "new" : "",
+            ]
         }
         Table.print(header: ["KIND", "NAME", "SELECTED", "UPDATES", "FIRST SEEN", ""], rows: rows)
     }

@@ -10,7 +10,8 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a signed bundle of the site's updates, for a disconnected site to import.",
-        discussion: "Reads the site database read-only (the daemon may run or be stopped), or with --from-catalog the upstream catalog itself, keeping what the config's [sync] filter keeps. See docs/bundle-format.md."
+        discussion:
+            "Reads the site database read-only (the daemon may run or be stopped), or with --from-catalog the upstream catalog itself, keeping what the config's [sync] filter keeps. See docs/bundle-format.md."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -24,7 +25,8 @@ struct ExportCommand: AsyncParsableCommand {
     @Option(help: "The private key from `sumsyncctl keygen`.")
     var signingKey: String
 
-    @Option(help: "Export straight from this upstream catalog (file://, http://, https://) instead of the site database.")
+    @Option(
+        help: "Export straight from this upstream catalog (file://, http://, https://) instead of the site database.")
     var fromCatalog: String?
 
     func run() async throws {
@@ -44,9 +46,12 @@ struct ExportCommand: AsyncParsableCommand {
         let manifest: BundleManifest
         do {
             if let fromCatalog {
-                guard since == nil else { throw fail("--since applies to a site database; a catalog bundle is always full") }
+                guard since == nil else {
+                    throw fail("--since applies to a site database; a catalog bundle is always full")
+                }
                 manifest = try await BundleExporter.exportCatalog(
-                    url: fromCatalog, site: config.topSite.code, filter: filter, skipInvalid: config.upstream.skipInvalid,
+                    url: fromCatalog, site: config.topSite.code, filter: filter,
+                    skipInvalid: config.upstream.skipInvalid,
                     key: key, output: output, idleTimeout: config.upstream.timeout.duration
                 )
             } else {
@@ -58,6 +63,8 @@ struct ExportCommand: AsyncParsableCommand {
         } catch let error as BundleError {
             throw fail(error.message)
         }
-        print("Wrote \(output): \(manifest.summary), \(manifest.payloadSize) bytes of payload, signed by key \(manifest.keyID).")
+        print(
+            "Wrote \(output): \(manifest.summary), \(manifest.payloadSize) bytes of payload, signed by key \(manifest.keyID)."
+        )
     }
 }

@@ -8,7 +8,8 @@ struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import a signed export bundle into a disconnected top-level site (trigger import).",
-        discussion: "The daemon reads FILE itself, as the site's user: the file must be readable by that user. Exit 0 when the bundle was applied, 1 with the reason when it was refused or failed (then nothing changed)."
+        discussion:
+            "The daemon reads FILE itself, as the site's user: the file must be readable by that user. Exit 0 when the bundle was applied, 1 with the reason when it was refused or failed (then nothing changed)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -29,7 +30,8 @@ struct ImportCommand: AsyncParsableCommand {
         let progress = ProgressDisplay()
         var final: ControlProtocol.SyncEvent?
         do {
-            try await client.stream(method: .POST, path: ControlProtocol.importPath + "?path=\(encoded)&force=\(force)") { line in
+            try await client.stream(method: .POST, path: ControlProtocol.importPath + "?path=\(encoded)&force=\(force)")
+            { line in
                 guard let event = try? JSONDecoder().decode(ControlProtocol.SyncEvent.self, from: line) else { return }
                 switch event.event {
                 case "accepted": progress.message("Importing \(absolute) (sync \(event.syncID)).")
@@ -47,6 +49,8 @@ struct ImportCommand: AsyncParsableCommand {
             throw fail("import failed: \(final.error ?? "unknown error")")
         }
         let took = final.durationSeconds.map { String(format: " in %.3f s", $0) } ?? ""
-        print("Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
+        print(
+            "Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
+        )
     }
 }

@@ -7,7 +7,8 @@ struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
         abstract: "Make an Ed25519 key pair for signing export bundles.",
-        discussion: "Writes the private key to NAME (mode 0600) and the public key to NAME.pub; list NAME.pub in [upstream] trusted-keys of the importing site. Existing files are never overwritten."
+        discussion:
+            "Writes the private key to NAME (mode 0600) and the public key to NAME.pub; list NAME.pub in [upstream] trusted-keys of the importing site. Existing files are never overwritten."
     )
 
     @Option(help: "Where to write the private key; the public key goes to this path plus .pub.")

@@ -5,7 +5,8 @@ import SumsyncModel
 
 /// `sumsyncctl ping`: asks the running daemon who and how it is.
 struct PingCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ping", abstract: "Ask the site's running daemon whether it is up.")
+    static let configuration = CommandConfiguration(
+        commandName: "ping", abstract: "Ask the site's running daemon whether it is up.")
 
     @OptionGroup var global: GlobalOptions
 

@@ -15,7 +15,8 @@ struct ScheduleCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "next",
             abstract: "Print the next elapse times of a schedule, one RFC 3339 UTC time per line.",
-            discussion: "Without an expression, the config's [sync] schedule. Same answers as `systemd-analyze calendar`."
+            discussion:
+                "Without an expression, the config's [sync] schedule. Same answers as `systemd-analyze calendar`."
         )
 
         @OptionGroup var global: GlobalOptions

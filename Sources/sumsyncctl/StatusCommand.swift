@@ -31,7 +31,10 @@ struct StatusCommand: AsyncParsableCommand {
             ]
         }
         Table.print(
-            header: ["SITE", "PARENT", "STATE", "CATALOG", "UPDATES", "LAG", "LINK", "LAST SUCCESS", "NEXT SYNC", "LAST ERROR"],
+            header: [
+                "SITE", "PARENT", "STATE", "CATALOG", "UPDATES", "LAG", "LINK", "LAST SUCCESS", "NEXT SYNC",
+                "LAST ERROR",
+            ],
             rows: rows
         )
     }

@@ -11,7 +11,8 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     @Flag(
-        help: "Top-level site: ignore ETag/Last-Modified and parse every catalog line again (no line index). Child site: pull the parent's full snapshot."
+        help:
+            "Top-level site: ignore ETag/Last-Modified and parse every catalog line again (no line index). Child site: pull the parent's full snapshot."
     )
     var full = false
 
@@ -29,7 +30,9 @@ struct SyncCommand: AsyncParsableCommand {
                 switch event.event {
                 case "accepted":
                     if event.queued == true {
-                        progress.message("A sync (\(event.running ?? "?")) is already running; this request is queued as the one follow-up \(event.syncID).")
+                        progress.message(
+                            "A sync (\(event.running ?? "?")) is already running; this request is queued as the one follow-up \(event.syncID)."
+                        )
                     } else {
                         progress.message("Sync \(event.syncID) started.")
                     }
@@ -52,7 +55,9 @@ struct SyncCommand: AsyncParsableCommand {
         let took = final.durationSeconds.map { String(format: " in %.3f s", $0) } ?? ""
         switch final.result {
         case "succeeded":
-            print("Sync \(final.syncID) succeeded: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
+            print(
+                "Sync \(final.syncID) succeeded: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
+            )
         case "no-op":
             print("Sync \(final.syncID): upstream unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
         default:

@@ -27,7 +27,16 @@ struct SumsyncDaemonCommand: AsyncParsableCommand {
     @Option(help: "Where to log: auto (the journal under systemd, else stderr), journal or console.")
     var logTarget: LogTarget = .auto
 
-    @Option(help: "The lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    @Option(
+        help: "The lowest level logged: trace, debug, info, notice, warning, error, critical.",
+        transform: { text in
+            guard let level = Logger.Level(rawValue: text) else {
+                throw ValidationError(
+                    "unknown log level '\(text)': trace, debug, info, notice, warning, error, critical")
+            }
+            return level
+        }
+    )
     var logLevel: Logger.Level = .info
 
     func run() async throws {
@@ -36,7 +45,8 @@ struct SumsyncDaemonCommand: AsyncParsableCommand {
         logTarget.bootstrap(label: site, level: logLevel)
         let logger = Logger(label: "sumsyncd")
         let notifier = Notifier()
-        let options = DaemonOptions(configPath: config, site: site, stateDirectory: stateDir, runtimeDirectory: runtimeDir)
+        let options = DaemonOptions(
+            configPath: config, site: site, stateDirectory: stateDir, runtimeDirectory: runtimeDir)
         do {
             let daemon = try SiteDaemon(options: options, logger: logger, notifier: notifier)
             let watchdog = Watchdog(notifier: notifier)
@@ -55,4 +65,3 @@ struct SumsyncDaemonCommand: AsyncParsableCommand {
 }
 
 extension LogTarget: ExpressibleByArgument {}
-extension Logger.Level: @retroactive ExpressibleByArgument {}

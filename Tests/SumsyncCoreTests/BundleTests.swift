@@ -2,12 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import GRDB
 import Logging
+import Testing
+
 @testable import SumsyncFormats
 @testable import SumsyncModel
 @testable import SumsyncStore
 @testable import SumsyncSync
-import Testing
-
 
 /// A signing key, its public half on disk, and a disconnected site database to import into.
 final class BundleHarness: @unchecked Sendable {
@@ -17,7 +17,8 @@ final class BundleHarness: @unchecked Sendable {
     var config: HierarchyConfig
 
     init(products: [String] = []) throws {
-        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sumsync-bundle-\(UUID().uuidString.prefix(8))")
+        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "sumsync-bundle-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try key.write(to: folder.appendingPathComponent("export").path)
         let state = folder.appendingPathComponent("target")
@@ -30,7 +31,9 @@ final class BundleHarness: @unchecked Sendable {
         upstream.trustedKeys = [folder.appendingPathComponent("export.pub").path]
         config = HierarchyConfig(
             file: "/dev/null", hierarchy: HierarchySettings(), sync: sync, upstream: upstream, alerts: AlertSettings(),
-            sites: [SiteConfig(code: "DIS", name: "DIS", parent: nil, url: "http://127.0.0.1:1", host: "127.0.0.1", port: 1)]
+            sites: [
+                SiteConfig(code: "DIS", name: "DIS", parent: nil, url: "http://127.0.0.1:1", host: "127.0.0.1", port: 1)
+            ]
         )
     }
 
@@ -42,17 +45,20 @@ final class BundleHarness: @unchecked Sendable {
     @discardableResult
     func export(_ source: SyncHarness, since: Int? = nil, to name: String = "site.bundle") throws -> BundleManifest {
         try BundleExporter.exportSite(
-            store: source.store, site: "CAS", since: since, filter: UpdateFilter(source.config.sync), key: key, output: path(name)
+            store: source.store, site: "CAS", since: since, filter: UpdateFilter(source.config.sync), key: key,
+            output: path(name)
         )
     }
 
     /// Imports `name` into the target site, as the daemon does.
     func importBundle(_ name: String = "site.bundle", force: Bool = false) async -> SyncEngine.Outcome {
         let importer = BundleImporter(
-            store: target, site: "DIS", stateDirectory: folder.appendingPathComponent("target").path, httpClient: .shared
+            store: target, site: "DIS", stateDirectory: folder.appendingPathComponent("target").path,
+            httpClient: .shared
         )
         return await importer.run(
-            id: UUID().uuidString, request: .init(path: path(name), force: force), config: config, progress: SyncProgress(),
+            id: UUID().uuidString, request: .init(path: path(name), force: force), config: config,
+            progress: SyncProgress(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
     }
@@ -71,7 +77,8 @@ final class BundleHarness: @unchecked Sendable {
         let fd = open(path(name), O_RDONLY)
         defer { close(fd) }
         let header = try BundleHeader.read(from: fd, path: path(name))
-        let verifier = BundleVerifier(trustedKeys: keys ?? [key.publicKey], filter: UpdateFilter(config.sync), force: force)
+        let verifier = BundleVerifier(
+            trustedKeys: keys ?? [key.publicKey], filter: UpdateFilter(config.sync), force: force)
         return try verifier.verify(header, currentVersion: version)
     }
 
@@ -87,7 +94,9 @@ final class BundleHarness: @unchecked Sendable {
     func write(_ data: Data, _ name: String) throws { try data.write(to: URL(fileURLWithPath: path(name))) }
 }
 
-func expectBundleError(_ code: BundleError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectBundleError(
+    _ code: BundleError.Code, _ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) {
     do {
         try body()
         Issue.record("expected a \(code) error", sourceLocation: sourceLocation)
@@ -202,7 +211,9 @@ struct BundleRefusalTests {
         expectBundleError(.untrustedKey) { _ = try bundles.verify(keys: [BundleSigningKey.generate().publicKey]) }
         expectBundleError(.untrustedKey) { _ = try bundles.verify(keys: []) }
         // Any one trusted key that verifies is enough.
-        #expect(throws: Never.self) { _ = try bundles.verify(keys: [BundleSigningKey.generate().publicKey, bundles.key.publicKey]) }
+        #expect(throws: Never.self) {
+            _ = try bundles.verify(keys: [BundleSigningKey.generate().publicKey, bundles.key.publicKey])
+        }
     }
 
     @Test func tamperedPayload() async throws {

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SumsyncFormats
 @testable import SumsyncSchedule
-import Testing
 
 private func utc(_ text: String) -> Date {
     guard let date = RFC3339.parse(text) else { fatalError("bad test timestamp \(text)") }
@@ -10,7 +11,8 @@ private func utc(_ text: String) -> Date {
 
 private func zone(_ identifier: String) -> TimeZone { TimeZone(identifier: identifier)! }
 
-private func elapses(_ expression: String, after base: String, count: Int, in local: String = "UTC") throws -> [String] {
+private func elapses(_ expression: String, after base: String, count: Int, in local: String = "UTC") throws -> [String]
+{
     let spec = try CalendarSpec.parse(expression)
     return Schedule.calendar(spec).elapses(after: utc(base), count: count, localZone: zone(local)).map(RFC3339.format)
 }
@@ -115,45 +117,57 @@ struct CalendarSpecParsingTests {
 @Suite("CalendarSpec elapses")
 struct CalendarSpecElapseTests {
     @Test func strictlyAfterBase() throws {
-        #expect(try elapses("*:0/15", after: "2026-05-01T10:15:00Z", count: 2) == ["2026-05-01T10:30:00Z", "2026-05-01T10:45:00Z"])
+        #expect(
+            try elapses("*:0/15", after: "2026-05-01T10:15:00Z", count: 2) == [
+                "2026-05-01T10:30:00Z", "2026-05-01T10:45:00Z",
+            ])
         #expect(try elapses("*:0/15", after: "2026-05-01T10:14:59.5Z", count: 1) == ["2026-05-01T10:15:00Z"])
     }
 
     @Test func weekdaysAndLocalZone() throws {
         // 2026-05-01 is a Friday; 02:30 in New York is 06:30 UTC in May.
-        #expect(try elapses("Mon..Fri 02:30", after: "2026-05-01T12:00:00Z", count: 2, in: "America/New_York")
-            == ["2026-05-04T06:30:00Z", "2026-05-05T06:30:00Z"])
+        #expect(
+            try elapses("Mon..Fri 02:30", after: "2026-05-01T12:00:00Z", count: 2, in: "America/New_York")
+                == ["2026-05-04T06:30:00Z", "2026-05-05T06:30:00Z"])
     }
 
     @Test func springForwardSkipsMissingWallTime() throws {
         // 02:30 does not exist on 2026-03-29 in Europe/Berlin; systemd skips that day.
-        #expect(try elapses("*-*-* 02:30", after: "2026-03-28T12:00:00Z", count: 2, in: "Europe/Berlin")
-            == ["2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"])
+        #expect(
+            try elapses("*-*-* 02:30", after: "2026-03-28T12:00:00Z", count: 2, in: "Europe/Berlin")
+                == ["2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"])
         // Repetitions carry on after the gap.
-        #expect(try elapses("*:0/15", after: "2026-03-29T00:40:00Z", count: 3, in: "Europe/Berlin")
-            == ["2026-03-29T00:45:00Z", "2026-03-29T01:00:00Z", "2026-03-29T01:15:00Z"])
+        #expect(
+            try elapses("*:0/15", after: "2026-03-29T00:40:00Z", count: 3, in: "Europe/Berlin")
+                == ["2026-03-29T00:45:00Z", "2026-03-29T01:00:00Z", "2026-03-29T01:15:00Z"])
     }
 
     @Test func fallBackFiresFirstOccurrenceOnly() throws {
-        #expect(try elapses("*-*-* 02:30", after: "2026-10-24T12:00:00Z", count: 2, in: "Europe/Berlin")
-            == ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"])
-        #expect(try elapses("*:0/20", after: "2026-10-25T00:00:00Z", count: 4, in: "Europe/Berlin")
-            == ["2026-10-25T00:20:00Z", "2026-10-25T00:40:00Z", "2026-10-25T02:00:00Z", "2026-10-25T02:20:00Z"])
-        #expect(try elapses("1:30", after: "2026-11-01T04:00:00Z", count: 2, in: "America/New_York")
-            == ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"])
+        #expect(
+            try elapses("*-*-* 02:30", after: "2026-10-24T12:00:00Z", count: 2, in: "Europe/Berlin")
+                == ["2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"])
+        #expect(
+            try elapses("*:0/20", after: "2026-10-25T00:00:00Z", count: 4, in: "Europe/Berlin")
+                == ["2026-10-25T00:20:00Z", "2026-10-25T00:40:00Z", "2026-10-25T02:00:00Z", "2026-10-25T02:20:00Z"])
+        #expect(
+            try elapses("1:30", after: "2026-11-01T04:00:00Z", count: 2, in: "America/New_York")
+                == ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z"])
     }
 
     @Test func explicitZoneOverridesLocalZone() throws {
         let a = try elapses("*-*-* 02:00 Europe/Berlin", after: "2026-06-01T00:00:00Z", count: 1, in: "UTC")
-        let b = try elapses("*-*-* 02:00 Europe/Berlin", after: "2026-06-01T00:00:00Z", count: 1, in: "Australia/Sydney")
+        let b = try elapses(
+            "*-*-* 02:00 Europe/Berlin", after: "2026-06-01T00:00:00Z", count: 1, in: "Australia/Sydney")
         #expect(a == ["2026-06-02T00:00:00Z"] && b == a)
     }
 
     @Test func monthEndsAndLeapDays() throws {
-        #expect(try elapses("*-02~01", after: "2028-02-01T00:00:00Z", count: 3)
-            == ["2028-02-29T00:00:00Z", "2029-02-28T00:00:00Z", "2030-02-28T00:00:00Z"])
-        #expect(try elapses("*-02-29", after: "2026-01-01T00:00:00Z", count: 3)
-            == ["2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z", "2036-02-29T00:00:00Z"])
+        #expect(
+            try elapses("*-02~01", after: "2028-02-01T00:00:00Z", count: 3)
+                == ["2028-02-29T00:00:00Z", "2029-02-28T00:00:00Z", "2030-02-28T00:00:00Z"])
+        #expect(
+            try elapses("*-02-29", after: "2026-01-01T00:00:00Z", count: 3)
+                == ["2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z", "2036-02-29T00:00:00Z"])
     }
 
     @Test func neverElapsing() throws {
@@ -188,9 +202,11 @@ struct RFC3339Tests {
         #expect(RFC3339.parse("2026-04-05 00:30:00.25z") == Date(timeIntervalSince1970: 1_775_349_000.25))
     }
 
-    @Test(arguments: ["", "2026-04-05", "2026-04-05T00:30:00", "2026-02-30T00:00:00Z", "2026-04-05T24:00:00Z",
-                      "2026-04-05T00:30:00.Z", "2026-04-05T00:30:00+0200", "2026-4-05T00:30:00Z",
-                      "2026-04-05T00:30:60Z", "2026-04-05T00:30:00Z "])
+    @Test(arguments: [
+        "", "2026-04-05", "2026-04-05T00:30:00", "2026-02-30T00:00:00Z", "2026-04-05T24:00:00Z",
+        "2026-04-05T00:30:00.Z", "2026-04-05T00:30:00+0200", "2026-4-05T00:30:00Z",
+        "2026-04-05T00:30:60Z", "2026-04-05T00:30:00Z ",
+    ])
     func rejectsMalformed(text: String) {
         #expect(RFC3339.parse(text) == nil)
     }

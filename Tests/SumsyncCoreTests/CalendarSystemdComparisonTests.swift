@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SumsyncFormats
 @testable import SumsyncSchedule
-import Testing
 
 /// Compares ``CalendarSpec`` with the real `systemd-analyze calendar` (systemd 252) on a fixed,
 /// seeded set of generated cases. CI installs systemd; a missing binary is a failure, not a skip,
@@ -30,7 +31,12 @@ struct CalendarSystemdComparisonTests {
         var generator = CaseGenerator(seed: seed)
         let cases = generator.cases(count: count)
 
-        var compared = 0, elapsing = 0, never = 0, rejected = 0, searchFailures = 0, mismatches = 0
+        var compared = 0
+        var elapsing = 0
+        var never = 0
+        var rejected = 0
+        var searchFailures = 0
+        var mismatches = 0
         let groups = Dictionary(grouping: cases) { (c: Case) in "\(c.timeZone) \(c.baseTime)" }
         for key in groups.keys.sorted() {
             let group = groups[key]!
@@ -64,9 +70,12 @@ struct CalendarSystemdComparisonTests {
         #expect(mismatches == 0, "\(mismatches) of \(compared) cases differ from systemd-analyze")
         #expect(compared >= 200)
         // The generator is only useful if it exercises all three outcomes.
-        #expect(elapsing > compared / 2 && never > 0 && rejected > 0,
-                "elapsing \(elapsing), never \(never), rejected \(rejected)")
-        print("calendar comparison: \(compared) cases (\(elapsing) elapsing, \(never) never, \(rejected) rejected, \(searchFailures) systemd search failures), \(mismatches) mismatches")
+        #expect(
+            elapsing > compared / 2 && never > 0 && rejected > 0,
+            "elapsing \(elapsing), never \(never), rejected \(rejected)")
+        print(
+            "calendar comparison: \(compared) cases (\(elapsing) elapsing, \(never) never, \(rejected) rejected, \(searchFailures) systemd search failures), \(mismatches) mismatches"
+        )
     }
 
     /// systemd gave up during one of the iterations and printed nothing. We must give up (return
@@ -128,8 +137,10 @@ struct CaseGenerator {
 
     /// The four zones the daemon is mostly used in, plus two with unusual DST: Lord Howe moves
     /// by 30 minutes, and Dublin's tzdata models winter as negative "daylight saving".
-    static let localZones = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Europe/Berlin",
-                             "America/New_York", "Australia/Lord_Howe", "Europe/Dublin"]
+    static let localZones = [
+        "UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Europe/Berlin",
+        "America/New_York", "Australia/Lord_Howe", "Europe/Dublin",
+    ]
 
     /// Base times (UTC) around the interesting instants.
     static let baseTimes: [String] = [
@@ -166,12 +177,15 @@ struct CaseGenerator {
     }
 
     mutating func expression() -> String {
-        let zone = chance(0.35)
+        let zone =
+            chance(0.35)
             ? pick([" UTC", " Europe/Berlin", " America/New_York", " Australia/Sydney", " utc", " Europe/Berln"])
             : ""
         if chance(0.08) {
-            return pick(["minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly",
-                         "semiannually", "Daily", "semi-annually"]) + zone
+            return pick([
+                "minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly",
+                "semiannually", "Daily", "semi-annually",
+            ]) + zone
         }
         var parts: [String] = []
         if chance(0.3) { parts.append(weekdays()) }
@@ -181,8 +195,10 @@ struct CaseGenerator {
     }
 
     private mutating func weekdays() -> String {
-        let names = [["Mon", "Monday"], ["Tue", "Tuesday"], ["Wed", "Wednesday"], ["Thu", "Thursday"],
-                     ["Fri", "Friday"], ["Sat", "Saturday"], ["Sun", "Sunday"]]
+        let names = [
+            ["Mon", "Monday"], ["Tue", "Tuesday"], ["Wed", "Wednesday"], ["Thu", "Thursday"],
+            ["Fri", "Friday"], ["Sat", "Saturday"], ["Sun", "Sunday"],
+        ]
         func name(_ day: Int) -> String {
             let n = pick(names[day])
             return chance(0.1) ? n.lowercased() : (chance(0.05) ? n.uppercased() : n)
@@ -199,28 +215,38 @@ struct CaseGenerator {
     }
 
     private mutating func date() -> String {
-        let month = pick(["*", "*", "2", "3", "10", "11", "12", "1", "02", "4..10", "1/3", "3,10", "2..4/2",
-                          String(int(1...12)), "11..12"])
+        let month = pick([
+            "*", "*", "2", "3", "10", "11", "12", "1", "02", "4..10", "1/3", "3,10", "2..4/2",
+            String(int(1...12)), "11..12",
+        ])
         if chance(0.15) {
             // Days counted from the end of the month.
             let day = pick(["1", "2", "3", "4", "7", "1..3", "1..7/2", "02", "28", "29", "5/2", "3/1"])
             return (chance(0.3) ? pick(["2026", "*", "2028"]) + "-" : "") + month + "~" + day
         }
-        let day = pick(["*", "*", "1", "01", "15", "28", "29", "30", "31", "1..7", "1/7", "5/10", "29..31",
-                        "1,15", "31", String(int(1...31)), "25..31/2", "32"])
+        let day = pick([
+            "*", "*", "1", "01", "15", "28", "29", "30", "31", "1..7", "1/7", "5/10", "29..31",
+            "1,15", "31", String(int(1...31)), "25..31/2", "32",
+        ])
         if chance(0.45) {
-            let year = pick(["*", "2026", "2027", "2028", "26", "2026..2028", "2025/2", "2026,2028", "2030",
-                             "2020", "2027/3", "2199", "28", "2026..2032/3"])
+            let year = pick([
+                "*", "2026", "2027", "2028", "26", "2026..2028", "2025/2", "2026,2028", "2030",
+                "2020", "2027/3", "2199", "28", "2026..2032/3",
+            ])
             return "\(year)-\(month)-\(day)"
         }
         return "\(month)-\(day)"
     }
 
     private mutating func time() -> String {
-        let hour = pick(["*", "*", "0", "00", "1", "01", "2", "02", "3", "03", "1..3", "0/6", "1/2", "8..17/3",
-                         "2,3", "23", String(int(0...23)), "2..3", "0/5", "24"])
-        let minute = pick(["*", "00", "00", "30", "0/15", "15,45", "0..10/5", "59", "0/20", "*/5",
-                           String(int(0...59)), "5/30", "60"])
+        let hour = pick([
+            "*", "*", "0", "00", "1", "01", "2", "02", "3", "03", "1..3", "0/6", "1/2", "8..17/3",
+            "2,3", "23", String(int(0...23)), "2..3", "0/5", "24",
+        ])
+        let minute = pick([
+            "*", "00", "00", "30", "0/15", "15,45", "0..10/5", "59", "0/20", "*/5",
+            String(int(0...59)), "5/30", "60",
+        ])
         switch int(0...9) {
         case 0...4: return "\(hour):\(minute)"
         case 5: return "\(hour):\(minute):00"

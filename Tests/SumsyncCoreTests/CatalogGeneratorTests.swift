@@ -1,9 +1,9 @@
 import Foundation
+import Testing
+
 @testable import SumsyncFormats
 @testable import SumsyncModel
 @testable import SumsyncTestSupport
-import Testing
-
 
 /// Parses every line of a catalog file.
 func parseCatalog(_ path: String) throws -> [CatalogRecord] {

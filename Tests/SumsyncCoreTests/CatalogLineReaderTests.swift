@@ -1,8 +1,8 @@
 import Foundation
-@testable import SumsyncFormats
-@testable import SumsyncTestSupport
 import Testing
 
+@testable import SumsyncFormats
+@testable import SumsyncTestSupport
 
 /// A temporary directory removed when the test ends.
 final class CatalogTestDirectory {

@@ -1,7 +1,7 @@
-@testable import SumsyncFormats
-@testable import SumsyncModel
 import Testing
 
+@testable import SumsyncFormats
+@testable import SumsyncModel
 
 /// The pinned example line from the catalog format, with every field.
 let exampleCatalogLine = #"""

@@ -1,10 +1,10 @@
 import Foundation
 import GRDB
+import Testing
+
 @testable import SumsyncModel
 @testable import SumsyncStore
 @testable import SumsyncTestSupport
-import Testing
-
 
 /// A child mirrors its parent through change streams: the first full snapshot into an empty site, then
 /// deltas. Checked against the parent's database after every step, and the child's own change log must
@@ -49,7 +49,8 @@ struct ChangeApplierTests {
             // The child's own delta for its children matches the parent's.
             let version = try child.catalogVersion()
             let fromChild = try ChangeFeed.write(store: child, site: "PR1", since: version - 1, to: folder + "/c.feed")
-            let fromParent = try ChangeFeed.write(store: parent.store, site: "CAS", since: version - 1, to: folder + "/p.feed")
+            let fromParent = try ChangeFeed.write(
+                store: parent.store, site: "CAS", since: version - 1, to: folder + "/p.feed")
             #expect(fromChild.upserts == fromParent.upserts && fromChild.removals == fromParent.removals, "\(step)")
         }
         #expect(try child.integrityCheck() == "ok")
@@ -93,7 +94,8 @@ struct ChangeApplierTests {
         for try await chunk in served.chunks { bytes.append(contentsOf: chunk.readableBytesView) }
         let relayed = folder + "/grandchild/changes.download"
         try bytes.write(to: URL(fileURLWithPath: relayed))
-        let firstLine = try #require(String(decoding: bytes.prefix(ChangeFeed.headerRoom), as: UTF8.self).split(separator: "\n").first)
+        let firstLine = try #require(
+            String(decoding: bytes.prefix(ChangeFeed.headerRoom), as: UTF8.self).split(separator: "\n").first)
         #expect(firstLine.count == ChangeFeed.headerRoom - 1 && firstLine.contains(#""site":"PR1""#))
         let relay = ChangeApplier(path: relayed, source: "parent PR1")
         _ = try await grandchild.pool.write { db in try relay.apply(db, progress: SyncProgress()) }
@@ -126,8 +128,10 @@ struct ChangeApplierTests {
         let path = folder + "/damaged.feed"
         let header = try ChangeFeed.write(store: parent.store, site: "CAS", since: 1, to: path)
         #expect(header.removals > 0 && header.upserts > 0)
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-            .map(String.init)
+        var lines = try String(contentsOfFile: path, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false
+        )
+        .map(String.init)
         let index: Int
         switch damaged {
         case "header": index = 0
@@ -177,7 +181,8 @@ struct ChangeApplierTests {
             // Still valid JSON with the same fields, but not where the writer puts them.
             let index = carrying[carrying.count / 2]
             let match = try #require(feed[index].firstMatch(of: tail))
-            feed[index] = #"{"superseded_by":"\#(match.output[1].substring ?? "")","superseded_released":\#(match.output[2].substring ?? ""),"#
+            feed[index] =
+                #"{"superseded_by":"\#(match.output[1].substring ?? "")","superseded_released":\#(match.output[2].substring ?? ""),"#
                 + feed[index].replacing(tail, with: "}").dropFirst()
         default:
             break
@@ -199,10 +204,14 @@ struct ChangeApplierTests {
     /// that names the fields anywhere else, or with an id that is not a GUID, is unreadable (the child then
     /// works supersedence out itself); the name inside a JSON string is not a mention.
     @Test(arguments: [
-        (#"{"id":"a","x":1,"superseded_by":"9A5B2C1E-0000-4000-8000-000000000001","superseded_released":1700000000}"#,
-         SupersededTail.Reading.superseded(by: "9a5b2c1e-0000-4000-8000-000000000001", released: 1_700_000_000)),
-        (#"{"id":"a","superseded_by":"9a5b2c1e-0000-4000-8000-000000000001","superseded_released":-5}"#,
-         .superseded(by: "9a5b2c1e-0000-4000-8000-000000000001", released: -5)),
+        (
+            #"{"id":"a","x":1,"superseded_by":"9A5B2C1E-0000-4000-8000-000000000001","superseded_released":1700000000}"#,
+            SupersededTail.Reading.superseded(by: "9a5b2c1e-0000-4000-8000-000000000001", released: 1_700_000_000)
+        ),
+        (
+            #"{"id":"a","superseded_by":"9a5b2c1e-0000-4000-8000-000000000001","superseded_released":-5}"#,
+            .superseded(by: "9a5b2c1e-0000-4000-8000-000000000001", released: -5)
+        ),
         (#"{"id":"a","title":"x","expired":false}"#, .none),
         (#"{"id":"a","description":"see \"superseded_by\" in the docs"}"#, .none),
         (#"}"#, .none),
@@ -265,7 +274,8 @@ struct ChangeApplierTests {
                         description FROM updates ORDER BY id
                     """
             ).map(\.description)
-            + Row.fetchAll(db, sql: "SELECT target, by_id, by_released FROM supersessions ORDER BY target, by_id").map(\.description)
+                + Row.fetchAll(db, sql: "SELECT target, by_id, by_released FROM supersessions ORDER BY target, by_id")
+                .map(\.description)
         }
     }
 

@@ -1,14 +1,15 @@
 import Foundation
-@testable import SumsyncConfig
-@testable import SumsyncModel
 import Testing
 
+@testable import SumsyncConfig
+@testable import SumsyncModel
 
 /// Broken configs, each with the message the admin must see.
 @Suite("hierarchy config")
 struct ConfigLoaderTests {
     static let folder: URL = {
-        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sumsync-config-tests-\(getpid())")
+        let url = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "sumsync-config-tests-\(getpid())")
         try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         try! Data("secret-secret-secret\n".utf8).write(to: url.appendingPathComponent("hierarchy.key"))
         try! Data("\n  \n".utf8).write(to: url.appendingPathComponent("empty.key"))
@@ -55,53 +56,103 @@ struct ConfigLoaderTests {
         let credentials = Self.folder.appendingPathComponent("creds")
         try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
         try Data("from-credential".utf8).write(to: credentials.appendingPathComponent("hierarchy.key"))
-        let config = try load(Self.header.replacingOccurrences(of: "hierarchy.key", with: "missing.key") + Self.cas + Self.pr1, credentials: credentials.path)
+        let config = try load(
+            Self.header.replacingOccurrences(of: "hierarchy.key", with: "missing.key") + Self.cas + Self.pr1,
+            credentials: credentials.path)
         #expect(config.hierarchy.key == Data("from-credential".utf8))
     }
 
     /// (what is broken, the config text, the expected line).
     static let broken: [(String, String, String)] = [
         ("syntax error", header + "[[site]\ncode = \"CAS\"\n", "hierarchy.toml:6:"),
-        ("unknown parent", header + cas + "[[site]]\ncode = \"PR1\"\nparent = \"XXX\"\nurl = \"http://127.0.0.1:8532\"\n",
-         "hierarchy.toml: site[2].parent: unknown parent site XXX"),
-        ("cycle", header + cas + "[[site]]\ncode = \"PR1\"\nparent = \"PR2\"\nurl = \"http://127.0.0.1:8532\"\n[[site]]\ncode = \"PR2\"\nparent = \"PR1\"\nurl = \"http://127.0.0.1:8533\"\n",
-         "cycle: "),
-        ("duplicate site code", header + cas + cas.replacingOccurrences(of: "8531", with: "8539"),
-         "site[2].code: duplicate site code CAS (also site[1])"),
-        ("two top-level sites", header + cas + "[[site]]\ncode = \"CA2\"\nurl = \"http://127.0.0.1:8532\"\n",
-         "site: 2 top-level sites (CAS, CA2): exactly one [[site]] may have no parent"),
-        ("no top-level site", header + "[[site]]\ncode = \"PR1\"\nparent = \"PR1\"\nurl = \"http://127.0.0.1:8532\"\n",
-         "site: no top-level site"),
+        (
+            "unknown parent",
+            header + cas + "[[site]]\ncode = \"PR1\"\nparent = \"XXX\"\nurl = \"http://127.0.0.1:8532\"\n",
+            "hierarchy.toml: site[2].parent: unknown parent site XXX"
+        ),
+        (
+            "cycle",
+            header + cas
+                + "[[site]]\ncode = \"PR1\"\nparent = \"PR2\"\nurl = \"http://127.0.0.1:8532\"\n[[site]]\ncode = \"PR2\"\nparent = \"PR1\"\nurl = \"http://127.0.0.1:8533\"\n",
+            "cycle: "
+        ),
+        (
+            "duplicate site code", header + cas + cas.replacingOccurrences(of: "8531", with: "8539"),
+            "site[2].code: duplicate site code CAS (also site[1])"
+        ),
+        (
+            "two top-level sites", header + cas + "[[site]]\ncode = \"CA2\"\nurl = \"http://127.0.0.1:8532\"\n",
+            "site: 2 top-level sites (CAS, CA2): exactly one [[site]] may have no parent"
+        ),
+        (
+            "no top-level site",
+            header + "[[site]]\ncode = \"PR1\"\nparent = \"PR1\"\nurl = \"http://127.0.0.1:8532\"\n",
+            "site: no top-level site"
+        ),
         ("no sites", header, "site: missing: list at least one [[site]]"),
-        ("bad URL", header + "[[site]]\ncode = \"CAS\"\nurl = \"ftp://host\"\n",
-         "site[1].url: 'ftp://host' is not a site URL; write http://HOST:PORT"),
-        ("duplicate URL", header + cas + pr1.replacingOccurrences(of: "8532", with: "8531"),
-         "site[2].url: duplicate URL http://127.0.0.1:8531 (also site[1])"),
-        ("unknown classification", header + "[sync]\nclassifications = [\"Security Updates\", \"Securty Updates\"]\n" + cas,
-         "sync.classifications[1]: unknown classification 'Securty Updates'"),
-        ("unreadable key file", header.replacingOccurrences(of: "hierarchy.key", with: "nope.key") + cas,
-         "hierarchy.key-file: cannot read key file"),
-        ("empty key file", header.replacingOccurrences(of: "hierarchy.key", with: "empty.key") + cas,
-         "hierarchy.key-file: key file"),
-        ("invalid site code", header + "[[site]]\ncode = \"cas1\"\nurl = \"http://127.0.0.1:8531\"\n",
-         "site[1].code: invalid site code 'cas1': use 3 characters of A–Z and 0–9"),
-        ("string where a list belongs", header + "[sync]\nproducts = \"Windows 11\"\n" + cas,
-         "sync.products: expected a list of strings, found a string"),
-        ("negative months", header + "[sync]\nexpire-superseded-after-months = -1\n" + cas,
-         "sync.expire-superseded-after-months: -1 is out of range (0…120)"),
-        ("time span that does not parse", header + "[sync]\nretry-interval = \"an hour\"\n" + cas,
-         "sync.retry-interval: 'an hour' is not a time span"),
-        ("unknown key (typo)", header + "[sync]\nretry-intervall = \"1h\"\n" + cas, "sync.retry-intervall: unknown key"),
+        (
+            "bad URL", header + "[[site]]\ncode = \"CAS\"\nurl = \"ftp://host\"\n",
+            "site[1].url: 'ftp://host' is not a site URL; write http://HOST:PORT"
+        ),
+        (
+            "duplicate URL", header + cas + pr1.replacingOccurrences(of: "8532", with: "8531"),
+            "site[2].url: duplicate URL http://127.0.0.1:8531 (also site[1])"
+        ),
+        (
+            "unknown classification",
+            header + "[sync]\nclassifications = [\"Security Updates\", \"Securty Updates\"]\n" + cas,
+            "sync.classifications[1]: unknown classification 'Securty Updates'"
+        ),
+        (
+            "unreadable key file", header.replacingOccurrences(of: "hierarchy.key", with: "nope.key") + cas,
+            "hierarchy.key-file: cannot read key file"
+        ),
+        (
+            "empty key file", header.replacingOccurrences(of: "hierarchy.key", with: "empty.key") + cas,
+            "hierarchy.key-file: key file"
+        ),
+        (
+            "invalid site code", header + "[[site]]\ncode = \"cas1\"\nurl = \"http://127.0.0.1:8531\"\n",
+            "site[1].code: invalid site code 'cas1': use 3 characters of A–Z and 0–9"
+        ),
+        (
+            "string where a list belongs", header + "[sync]\nproducts = \"Windows 11\"\n" + cas,
+            "sync.products: expected a list of strings, found a string"
+        ),
+        (
+            "negative months", header + "[sync]\nexpire-superseded-after-months = -1\n" + cas,
+            "sync.expire-superseded-after-months: -1 is out of range (0…120)"
+        ),
+        (
+            "time span that does not parse", header + "[sync]\nretry-interval = \"an hour\"\n" + cas,
+            "sync.retry-interval: 'an hour' is not a time span"
+        ),
+        (
+            "unknown key (typo)", header + "[sync]\nretry-intervall = \"1h\"\n" + cas,
+            "sync.retry-intervall: unknown key"
+        ),
         ("unknown table", header + "[alert]\non-failure = \"/bin/true\"\n" + cas, "hierarchy.toml: alert: unknown key"),
-        ("wrong type in a site", header + "[[site]]\ncode = 7\nurl = \"http://127.0.0.1:8531\"\n",
-         "site[1].code: expected a string, found an integer"),
-        ("missing key file with several sites", "[upstream]\ncatalog = \"file:///x\"\n" + cas + pr1,
-         "hierarchy: missing: a hierarchy of several sites needs [hierarchy] key-file"),
-        ("missing catalog", "[hierarchy]\nkey-file = \"hierarchy.key\"\n" + cas,
-         "upstream.catalog: missing: the top-level site CAS needs a catalog URL"),
-        ("bad catalog URL", header.replacingOccurrences(of: "file:///srv/catalog.ndjson", with: "catalog.ndjson") + cas,
-         "upstream.catalog: 'catalog.ndjson' is not a file://, http:// or https:// URL"),
-        ("bad metrics address", header + cas + "metrics-listen = \"9464\"\n", "site[1].metrics-listen: '9464' is not HOST:PORT"),
+        (
+            "wrong type in a site", header + "[[site]]\ncode = 7\nurl = \"http://127.0.0.1:8531\"\n",
+            "site[1].code: expected a string, found an integer"
+        ),
+        (
+            "missing key file with several sites", "[upstream]\ncatalog = \"file:///x\"\n" + cas + pr1,
+            "hierarchy: missing: a hierarchy of several sites needs [hierarchy] key-file"
+        ),
+        (
+            "missing catalog", "[hierarchy]\nkey-file = \"hierarchy.key\"\n" + cas,
+            "upstream.catalog: missing: the top-level site CAS needs a catalog URL"
+        ),
+        (
+            "bad catalog URL",
+            header.replacingOccurrences(of: "file:///srv/catalog.ndjson", with: "catalog.ndjson") + cas,
+            "upstream.catalog: 'catalog.ndjson' is not a file://, http:// or https:// URL"
+        ),
+        (
+            "bad metrics address", header + cas + "metrics-listen = \"9464\"\n",
+            "site[1].metrics-listen: '9464' is not HOST:PORT"
+        ),
     ]
 
     @Test(arguments: broken)
@@ -116,7 +167,9 @@ struct ConfigLoaderTests {
     }
 
     @Test func reportsEveryProblemAtOnce() {
-        let text = Self.header + "[sync]\nretry-interval = \"x\"\nproducts = 3\n" + "[[site]]\ncode = \"bad\"\nurl = \"http://h:1\"\n"
+        let text =
+            Self.header + "[sync]\nretry-interval = \"x\"\nproducts = 3\n"
+            + "[[site]]\ncode = \"bad\"\nurl = \"http://h:1\"\n"
         #expect(throws: ConfigError.self) { try load(text) }
         do { _ = try load(text) } catch { #expect(error.issues.count >= 3) }
     }

@@ -5,8 +5,10 @@ import Testing
 @Suite("journal field mapping")
 struct JournalFieldsTests {
     @Test(arguments: [
-        ("site.code", "SUMSYNC_SITE_CODE"), ("sync.id", "SUMSYNC_SYNC_ID"), ("catalog.version", "SUMSYNC_CATALOG_VERSION"),
-        ("hierarchy.key-file", "SUMSYNC_HIERARCHY_KEY_FILE"), ("message.id", "MESSAGE_ID"), ("peer.uid", "SUMSYNC_PEER_UID"),
+        ("site.code", "SUMSYNC_SITE_CODE"), ("sync.id", "SUMSYNC_SYNC_ID"),
+        ("catalog.version", "SUMSYNC_CATALOG_VERSION"),
+        ("hierarchy.key-file", "SUMSYNC_HIERARCHY_KEY_FILE"), ("message.id", "MESSAGE_ID"),
+        ("peer.uid", "SUMSYNC_PEER_UID"),
         ("Weird Key!", "SUMSYNC_WEIRD_KEY_"),
     ])
     func fieldNames(key: String, field: String) {

@@ -1,11 +1,11 @@
 import Foundation
 import GRDB
+import Testing
+
 @testable import SumsyncFormats
 @testable import SumsyncStore
 @testable import SumsyncSync
 @testable import SumsyncTestSupport
-import Testing
-
 
 /// The line index lets a delta sync skip the lines it applied before. These tests hold it to the one
 /// thing that matters: a site synced through it ends up exactly like a site that parsed every line.
@@ -28,10 +28,12 @@ struct LineIndexTests {
         let delta2 = try lines(folder + "/delta2")
         // Exact duplicates, and the same id again at a lower revision: both change nothing.
         let lowerRevision = try NSRegularExpression(pattern: #""revision":[0-9]+"#)
-        let duplicated = delta2 + delta2.prefix(40) + delta2.prefix(5).map {
-            lowerRevision.stringByReplacingMatches(
-                in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: #""revision":1"#)
-        }
+        let duplicated =
+            delta2 + delta2.prefix(40)
+            + delta2.prefix(5).map {
+                lowerRevision.stringByReplacingMatches(
+                    in: $0, range: NSRange($0.startIndex..., in: $0), withTemplate: #""revision":1"#)
+            }
         let steps: [(String, [String], TimeInterval)] = [
             ("first sync", base, 0),
             ("delta", delta1, 0),
@@ -59,7 +61,9 @@ struct LineIndexTests {
             }
             #expect(try snapshot(indexed) == snapshot(full), "\(name): the databases differ")
             let cutoff = SyncEngine.expiryCutoff(now: indexed.now, months: 2)
-            #expect(try inconsistencies(indexed, cutoff: cutoff) == [0, 0, 0], "\(name): supersedence or expiry out of date")
+            #expect(
+                try inconsistencies(indexed, cutoff: cutoff) == [0, 0, 0], "\(name): supersedence or expiry out of date"
+            )
         }
         #expect(usedIndex)
         #expect(try indexed.store.integrityCheck() == "ok")
@@ -130,8 +134,10 @@ struct LineIndexTests {
     }
 
     @Test func hashIsStableAndSpreads() {
-        let samples = ["", "a", "abc", "abcd", String(repeating: "x", count: 16), String(repeating: "x", count: 17),
-            String(repeating: "y", count: 48), String(repeating: "y", count: 49), String(repeating: "z", count: 1_000)]
+        let samples = [
+            "", "a", "abc", "abcd", String(repeating: "x", count: 16), String(repeating: "x", count: 17),
+            String(repeating: "y", count: 48), String(repeating: "y", count: 49), String(repeating: "z", count: 1_000),
+        ]
         var seen = Set<UInt64>()
         for sample in samples {
             var text = sample
@@ -187,29 +193,32 @@ struct LineIndexTests {
                 SELECT DISTINCT j.value AS target, u.id AS by_id, u.released_epoch AS by_released
                 FROM updates u, json_each(u.supersedes) j WHERE u.supersedes IS NOT NULL AND j.value != u.id
                 """
-            let wrongSuperseder = try Int.fetchOne(
-                db,
-                sql: """
-                    WITH pairs AS (\(pairs)),
-                    best AS (SELECT target, by_id, by_released FROM (SELECT *, row_number() OVER (
-                        PARTITION BY target ORDER BY by_released, by_id) AS n FROM pairs) WHERE n = 1)
-                    SELECT count(*) FROM updates u LEFT JOIN best b ON b.target = u.id
-                    WHERE u.superseded_by IS NOT b.by_id OR u.superseded_released IS NOT b.by_released
-                    """) ?? -1
-            let wrongPairs = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT (SELECT count(*) FROM (SELECT target, by_id, by_released FROM supersessions
-                        EXCEPT SELECT * FROM (\(pairs))))
-                        + (SELECT count(*) FROM (SELECT * FROM (\(pairs))
-                        EXCEPT SELECT target, by_id, by_released FROM supersessions))
-                    """) ?? -1
-            let notExpired = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT count(*) FROM updates WHERE expired = 0 AND (upstream_expired = 1
-                        OR (superseded_by IS NOT NULL AND superseded_released <= ?))
-                    """, arguments: [cutoff]) ?? -1
+            let wrongSuperseder =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        WITH pairs AS (\(pairs)),
+                        best AS (SELECT target, by_id, by_released FROM (SELECT *, row_number() OVER (
+                            PARTITION BY target ORDER BY by_released, by_id) AS n FROM pairs) WHERE n = 1)
+                        SELECT count(*) FROM updates u LEFT JOIN best b ON b.target = u.id
+                        WHERE u.superseded_by IS NOT b.by_id OR u.superseded_released IS NOT b.by_released
+                        """) ?? -1
+            let wrongPairs =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT count(*) FROM (SELECT target, by_id, by_released FROM supersessions
+                            EXCEPT SELECT * FROM (\(pairs))))
+                            + (SELECT count(*) FROM (SELECT * FROM (\(pairs))
+                            EXCEPT SELECT target, by_id, by_released FROM supersessions))
+                        """) ?? -1
+            let notExpired =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM updates WHERE expired = 0 AND (upstream_expired = 1
+                            OR (superseded_by IS NOT NULL AND superseded_released <= ?))
+                        """, arguments: [cutoff]) ?? -1
             return [wrongSuperseder, wrongPairs, notExpired]
         }
     }

@@ -1,8 +1,8 @@
 import Foundation
-@testable import SumsyncFormats
-@testable import SumsyncSchedule
 import Testing
 
+@testable import SumsyncFormats
+@testable import SumsyncSchedule
 
 /// The schedule's decisions with an injected clock: nothing here sleeps.
 @Suite("schedule state machine")
@@ -13,8 +13,11 @@ struct ScheduleStateMachineTests {
     /// 2026-11-25 (a Wednesday) + hours.
     func at(_ text: String) -> Date { RFC3339.parse(text)! }
 
-    func machine(_ schedule: Schedule? = saturday2am, last: Date? = nil, retry: TimeInterval = 3_600) -> ScheduleStateMachine {
-        ScheduleStateMachine(schedule: schedule, localZone: Self.utc, retryInterval: retry, lastScheduledRun: last, random: { _ in 0 })
+    func machine(_ schedule: Schedule? = saturday2am, last: Date? = nil, retry: TimeInterval = 3_600)
+        -> ScheduleStateMachine
+    {
+        ScheduleStateMachine(
+            schedule: schedule, localZone: Self.utc, retryInterval: retry, lastScheduledRun: last, random: { _ in 0 })
     }
 
     @Test func armsForTheNextElapseAndFires() {
@@ -24,7 +27,9 @@ struct ScheduleStateMachineTests {
         #expect(state.timerFired(now: at("2026-11-28T01:59:59Z")) == [.arm(at("2026-11-28T02:00:00Z"))])
         #expect(
             state.timerFired(now: at("2026-11-28T02:00:00Z"))
-                == [.recordScheduledRun(at("2026-11-28T02:00:00Z")), .sync(.schedule), .arm(at("2026-12-05T02:00:00Z"))]
+                == [
+                    .recordScheduledRun(at("2026-11-28T02:00:00Z")), .sync(.schedule), .arm(at("2026-12-05T02:00:00Z")),
+                ]
         )
     }
 
@@ -47,17 +52,21 @@ struct ScheduleStateMachineTests {
     @Test func retriesEveryIntervalUntilSuccess() {
         var state = machine(last: at("2026-11-25T00:00:00Z"))
         _ = state.start(now: at("2026-11-25T12:00:00Z"))
-        #expect(state.syncFinished(succeeded: false, now: at("2026-11-25T12:00:00Z")) == [.arm(at("2026-11-25T13:00:00Z"))])
+        #expect(
+            state.syncFinished(succeeded: false, now: at("2026-11-25T12:00:00Z")) == [.arm(at("2026-11-25T13:00:00Z"))])
         #expect(state.timerFired(now: at("2026-11-25T13:00:00Z")) == [.sync(.retry), .arm(at("2026-11-28T02:00:00Z"))])
-        #expect(state.syncFinished(succeeded: false, now: at("2026-11-25T13:00:05Z")) == [.arm(at("2026-11-25T14:00:05Z"))])
-        #expect(state.syncFinished(succeeded: true, now: at("2026-11-25T14:00:10Z")) == [.arm(at("2026-11-28T02:00:00Z"))])
+        #expect(
+            state.syncFinished(succeeded: false, now: at("2026-11-25T13:00:05Z")) == [.arm(at("2026-11-25T14:00:05Z"))])
+        #expect(
+            state.syncFinished(succeeded: true, now: at("2026-11-25T14:00:10Z")) == [.arm(at("2026-11-28T02:00:00Z"))])
         #expect(state.retryAt == nil)
     }
 
     @Test func theNextScheduledRunTakesOverFromRetries() {
         var state = machine(last: at("2026-11-25T00:00:00Z"))
         _ = state.start(now: at("2026-11-28T01:30:00Z"))
-        #expect(state.syncFinished(succeeded: false, now: at("2026-11-28T01:30:00Z")) == [.arm(at("2026-11-28T02:00:00Z"))])
+        #expect(
+            state.syncFinished(succeeded: false, now: at("2026-11-28T01:30:00Z")) == [.arm(at("2026-11-28T02:00:00Z"))])
         #expect(state.retryAt == nil)
     }
 
@@ -69,7 +78,9 @@ struct ScheduleStateMachineTests {
         // Forwards past the next run: it runs once, then the one after is armed.
         #expect(
             state.clockJumped(now: at("2026-11-23T10:00:00Z"))
-                == [.recordScheduledRun(at("2026-11-21T02:00:00Z")), .sync(.schedule), .arm(at("2026-11-28T02:00:00Z"))]
+                == [
+                    .recordScheduledRun(at("2026-11-21T02:00:00Z")), .sync(.schedule), .arm(at("2026-11-28T02:00:00Z")),
+                ]
         )
     }
 
@@ -78,11 +89,15 @@ struct ScheduleStateMachineTests {
         _ = state.start(now: at("2026-11-25T12:00:00Z"))
         let hourly = try Schedule.parse("hourly")
         #expect(
-            state.configure(schedule: hourly, localZone: Self.utc, retryInterval: 3_600, randomizedDelay: 0, now: at("2026-11-25T12:10:00Z"))
+            state.configure(
+                schedule: hourly, localZone: Self.utc, retryInterval: 3_600, randomizedDelay: 0,
+                now: at("2026-11-25T12:10:00Z"))
                 == [.arm(at("2026-11-25T13:00:00Z"))]
         )
         #expect(
-            state.configure(schedule: nil, localZone: Self.utc, retryInterval: 3_600, randomizedDelay: 0, now: at("2026-11-25T12:20:00Z"))
+            state.configure(
+                schedule: nil, localZone: Self.utc, retryInterval: 3_600, randomizedDelay: 0,
+                now: at("2026-11-25T12:20:00Z"))
                 == [.arm(nil)]
         )
     }
@@ -93,6 +108,7 @@ struct ScheduleStateMachineTests {
             lastScheduledRun: at("2026-11-25T00:00:00Z"), random: { $0 / 2 }
         )
         #expect(state.start(now: at("2026-11-25T12:00:00Z")) == [.arm(at("2026-11-28T02:05:00Z"))])
-        #expect(state.timerFired(now: at("2026-11-28T02:05:00Z")).contains(.recordScheduledRun(at("2026-11-28T02:00:00Z"))))
+        #expect(
+            state.timerFired(now: at("2026-11-28T02:05:00Z")).contains(.recordScheduledRun(at("2026-11-28T02:00:00Z"))))
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
+import Testing
+
 @testable import SumsyncFormats
 @testable import SumsyncSchedule
-import Testing
 
 private func utc(_ text: String) -> Date {
     guard let date = RFC3339.parse(text) else { fatalError("bad test timestamp \(text)") }
@@ -21,46 +22,60 @@ struct SimpleScheduleTests {
         #expect(try elapses("every 6h", after: "2026-04-05T00:30:00Z", count: 3) == expected)
         // The local zone does not matter without an anchor.
         #expect(try elapses("every 6h", after: "2026-04-05T00:30:00Z", count: 3, in: "Australia/Sydney") == expected)
-        #expect(try elapses("every 30min", after: "2026-04-05T00:30:00Z", count: 2)
-            == ["2026-04-05T01:00:00Z", "2026-04-05T01:30:00Z"])
+        #expect(
+            try elapses("every 30min", after: "2026-04-05T00:30:00Z", count: 2)
+                == ["2026-04-05T01:00:00Z", "2026-04-05T01:30:00Z"])
         // 1970-01-01 was a Thursday, so unanchored weeks start on Thursdays at 00:00 UTC.
         #expect(try elapses("every 1w", after: "2026-04-05T00:30:00Z", count: 1) == ["2026-04-09T00:00:00Z"])
     }
 
     @Test func anchorIsTheFirstElapse() throws {
-        #expect(try elapses("every 2w from 2026-11-28T02:00 Europe/Berlin", after: "2026-01-01T00:00:00Z", count: 3)
-            == ["2026-11-28T01:00:00Z", "2026-12-12T01:00:00Z", "2026-12-26T01:00:00Z"])
+        #expect(
+            try elapses("every 2w from 2026-11-28T02:00 Europe/Berlin", after: "2026-01-01T00:00:00Z", count: 3)
+                == ["2026-11-28T01:00:00Z", "2026-12-12T01:00:00Z", "2026-12-26T01:00:00Z"])
         // Strictly after: a base exactly on an elapse moves on to the next one.
-        #expect(try elapses("every 2w from 2026-11-28T02:00 Europe/Berlin", after: "2026-11-28T01:00:00Z", count: 1)
-            == ["2026-12-12T01:00:00Z"])
+        #expect(
+            try elapses("every 2w from 2026-11-28T02:00 Europe/Berlin", after: "2026-11-28T01:00:00Z", count: 1)
+                == ["2026-12-12T01:00:00Z"])
     }
 
     @Test func daysAreFixedDurationsAcrossDST() throws {
         // 02:00 CET before the change is 01:00 UTC; 24 h later keeps 01:00 UTC, i.e. 03:00 CEST.
-        #expect(try elapses("every 1d from 2026-03-27T02:00 Europe/Berlin", after: "2026-03-26T00:00:00Z", count: 4)
-            == ["2026-03-27T01:00:00Z", "2026-03-28T01:00:00Z", "2026-03-29T01:00:00Z", "2026-03-30T01:00:00Z"])
-        #expect(try elapses("every 7d from 2026-10-18T02:00:30 Europe/Berlin", after: "2026-10-01T00:00:00Z", count: 2)
-            == ["2026-10-18T00:00:30Z", "2026-10-25T00:00:30Z"])
+        #expect(
+            try elapses("every 1d from 2026-03-27T02:00 Europe/Berlin", after: "2026-03-26T00:00:00Z", count: 4)
+                == ["2026-03-27T01:00:00Z", "2026-03-28T01:00:00Z", "2026-03-29T01:00:00Z", "2026-03-30T01:00:00Z"])
+        #expect(
+            try elapses("every 7d from 2026-10-18T02:00:30 Europe/Berlin", after: "2026-10-01T00:00:00Z", count: 2)
+                == ["2026-10-18T00:00:30Z", "2026-10-25T00:00:30Z"])
     }
 
     @Test func anchorsInDSTGapsAndRepeats() throws {
         // 02:30 does not exist on 2026-03-29 in Berlin: it is read as 02:30 CET = 03:30 CEST.
-        #expect(try elapses("every 1d from 2026-03-29T02:30 Europe/Berlin", after: "2026-03-01T00:00:00Z", count: 1)
-            == ["2026-03-29T01:30:00Z"])
+        #expect(
+            try elapses("every 1d from 2026-03-29T02:30 Europe/Berlin", after: "2026-03-01T00:00:00Z", count: 1)
+                == ["2026-03-29T01:30:00Z"])
         // 02:30 happens twice on 2026-10-25: the first (CEST) occurrence is meant.
-        #expect(try elapses("every 1d from 2026-10-25T02:30 Europe/Berlin", after: "2026-10-01T00:00:00Z", count: 1)
-            == ["2026-10-25T00:30:00Z"])
+        #expect(
+            try elapses("every 1d from 2026-10-25T02:30 Europe/Berlin", after: "2026-10-01T00:00:00Z", count: 1)
+                == ["2026-10-25T00:30:00Z"])
     }
 
     @Test func anchorWithoutZoneUsesLocalZone() throws {
-        #expect(try elapses("every 1d from 2026-06-01T08:00", after: "2026-05-01T00:00:00Z", count: 1, in: "America/New_York")
-            == ["2026-06-01T12:00:00Z"])
-        #expect(try elapses("every 1d from 2026-06-01", after: "2026-05-01T00:00:00Z", count: 1, in: "Europe/Berlin")
-            == ["2026-05-31T22:00:00Z"])
-        #expect(try elapses("every 6h from 2026-11-28T01:00:00Z", after: "2026-11-28T01:00:00Z", count: 1, in: "Europe/Berlin")
-            == ["2026-11-28T07:00:00Z"])
-        #expect(try elapses("every 6h from 2026-11-28T01:00 UTC", after: "2026-11-01T00:00:00Z", count: 1, in: "Europe/Berlin")
-            == ["2026-11-28T01:00:00Z"])
+        #expect(
+            try elapses(
+                "every 1d from 2026-06-01T08:00", after: "2026-05-01T00:00:00Z", count: 1, in: "America/New_York")
+                == ["2026-06-01T12:00:00Z"])
+        #expect(
+            try elapses("every 1d from 2026-06-01", after: "2026-05-01T00:00:00Z", count: 1, in: "Europe/Berlin")
+                == ["2026-05-31T22:00:00Z"])
+        #expect(
+            try elapses(
+                "every 6h from 2026-11-28T01:00:00Z", after: "2026-11-28T01:00:00Z", count: 1, in: "Europe/Berlin")
+                == ["2026-11-28T07:00:00Z"])
+        #expect(
+            try elapses(
+                "every 6h from 2026-11-28T01:00 UTC", after: "2026-11-01T00:00:00Z", count: 1, in: "Europe/Berlin")
+                == ["2026-11-28T01:00:00Z"])
     }
 
     @Test(arguments: [
@@ -102,15 +117,25 @@ struct SimpleScheduleTests {
 @Suite("Schedule")
 struct ScheduleTests {
     @Test func dispatchesOnEvery() throws {
-        guard case .every = try Schedule.parse("every 6h") else { Issue.record("expected .every"); return }
-        guard case .every = try Schedule.parse("  Every 6h") else { Issue.record("expected .every"); return }
-        guard case .calendar = try Schedule.parse("daily") else { Issue.record("expected .calendar"); return }
+        guard case .every = try Schedule.parse("every 6h") else {
+            Issue.record("expected .every")
+            return
+        }
+        guard case .every = try Schedule.parse("  Every 6h") else {
+            Issue.record("expected .every")
+            return
+        }
+        guard case .calendar = try Schedule.parse("daily") else {
+            Issue.record("expected .calendar")
+            return
+        }
         #expect(throws: ScheduleParseError.self) { try Schedule.parse("everyday") }
         #expect(try Schedule.parse("weekly").normalized == "Mon *-*-* 00:00:00")
     }
 
     @Test func elapsesStopWhenScheduleEnds() throws {
-        #expect(try elapses("2026-12-31 12:00 UTC", after: "2026-01-01T00:00:00Z", count: 3) == ["2026-12-31T12:00:00Z"])
+        #expect(
+            try elapses("2026-12-31 12:00 UTC", after: "2026-01-01T00:00:00Z", count: 3) == ["2026-12-31T12:00:00Z"])
         #expect(try elapses("every 1h", after: "2026-01-01T00:00:00Z", count: 0).isEmpty)
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 import GRDB
-@testable import SumsyncStore
 import Testing
 
+@testable import SumsyncStore
 
 /// A site database from an earlier release is brought up to date when it is opened, keeping every row.
 @Suite("site database migrations")
@@ -10,7 +10,8 @@ struct SiteStoreMigrationTests {
     /// v4 rewrites `updates` (a WITHOUT ROWID table until v3) as a rowid table with a unique index on
     /// `id`: every row and column survives, ids stay unique, and the expiry indexes are back.
     @Test func v4KeepsEveryUpdateInARowidTable() throws {
-        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sumsync-migrate-\(UUID().uuidString.prefix(8))")
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "sumsync-migrate-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent(SiteStore.fileName).path
@@ -18,7 +19,9 @@ struct SiteStoreMigrationTests {
         let old = try DatabaseQueue(path: path)
         try SiteStore.migrator.migrate(old, upTo: "v3")
         let before = try old.write { db -> [Row] in
-            #expect(try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'updates'")?.contains("WITHOUT ROWID") == true)
+            #expect(
+                try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'updates'")?.contains(
+                    "WITHOUT ROWID") == true)
             for (index, id) in ["0f", "a1", "3c"].enumerated() {
                 try db.execute(
                     sql: """
@@ -29,8 +32,10 @@ struct SiteStoreMigrationTests {
                             ?, ?, ?, NULL, ?, 3)
                         """,
                     arguments: [
-                        "\(id)000000-0000-4000-8000-000000000000", index + 1, "Größe – 更新 \(index)", index == 1 ? nil : "KB\(index)",
-                        1_795_000_000 + index, index == 0 ? #"["a1000000-0000-4000-8000-000000000000"]"# : nil, index == 2,
+                        "\(id)000000-0000-4000-8000-000000000000", index + 1, "Größe – 更新 \(index)",
+                        index == 1 ? nil : "KB\(index)",
+                        1_795_000_000 + index, index == 0 ? #"["a1000000-0000-4000-8000-000000000000"]"# : nil,
+                        index == 2,
                         index == 1 ? "0f000000-0000-4000-8000-000000000000" : nil, index == 1 ? 1_795_000_000 : nil,
                         index * 1_000, "a\u{0}b",
                     ])
@@ -43,13 +48,18 @@ struct SiteStoreMigrationTests {
         let after = try store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM updates ORDER BY id") }
         #expect(after == before)
         try store.pool.read { db in
-            #expect(try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'updates'")?.contains("WITHOUT ROWID") == false)
+            #expect(
+                try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'updates'")?.contains(
+                    "WITHOUT ROWID") == false)
             #expect(try Int.fetchOne(db, sql: "SELECT count(rowid) FROM updates") == 3)
-            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'updates'")
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'updates'")
             #expect(Set(indexes).isSuperset(of: ["updates_upstream_expiry", "updates_supersession_expiry"]))
             // Lookups by id go through the unique index, not a scan.
-            let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT revision FROM updates WHERE id = ?", arguments: ["x"])
-                .map { $0["detail"] as String? ?? "" }
+            let plan = try Row.fetchAll(
+                db, sql: "EXPLAIN QUERY PLAN SELECT revision FROM updates WHERE id = ?", arguments: ["x"]
+            )
+            .map { $0["detail"] as String? ?? "" }
             #expect(plan.joined().contains("USING INDEX"), "\(plan)")
         }
         #expect(throws: DatabaseError.self) {

@@ -2,11 +2,11 @@ import AsyncHTTPClient
 import Foundation
 import GRDB
 import Logging
+import Testing
+
 @testable import SumsyncModel
 @testable import SumsyncStore
 @testable import SumsyncSync
-import Testing
-
 
 /// A site database and a catalog file in a scratch folder, synced through the real engine.
 final class SyncHarness: @unchecked Sendable {
@@ -18,7 +18,8 @@ final class SyncHarness: @unchecked Sendable {
     var full = false
 
     init(products: [String] = [], classifications: [String] = [], languages: [String] = [], months: Int = 0) throws {
-        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("sumsync-sync-\(UUID().uuidString.prefix(8))")
+        folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "sumsync-sync-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         store = try SiteStore(stateDirectory: folder.path)
         var sync = SyncSettings()
@@ -30,7 +31,9 @@ final class SyncHarness: @unchecked Sendable {
         upstream.catalog = "file://" + folder.appendingPathComponent("catalog.ndjson").path
         config = HierarchyConfig(
             file: "/dev/null", hierarchy: HierarchySettings(), sync: sync, upstream: upstream, alerts: AlertSettings(),
-            sites: [SiteConfig(code: "CAS", name: "CAS", parent: nil, url: "http://127.0.0.1:1", host: "127.0.0.1", port: 1)]
+            sites: [
+                SiteConfig(code: "CAS", name: "CAS", parent: nil, url: "http://127.0.0.1:1", host: "127.0.0.1", port: 1)
+            ]
         )
     }
 
@@ -67,9 +70,12 @@ final class SyncHarness: @unchecked Sendable {
 
     func changes(at version: Int) throws -> [String: String] {
         try store.pool.read { db in
-            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT update_id, kind FROM changes WHERE version = ?", arguments: [version]).map {
-                ($0["update_id"] as String, $0["kind"] as String)
-            })
+            Dictionary(
+                uniqueKeysWithValues: try Row.fetchAll(
+                    db, sql: "SELECT update_id, kind FROM changes WHERE version = ?", arguments: [version]
+                ).map {
+                    ($0["update_id"] as String, $0["kind"] as String)
+                })
         }
     }
 }
@@ -77,13 +83,16 @@ final class SyncHarness: @unchecked Sendable {
 /// A catalog line for update number `n` (`00000000-0000-4000-8000-00000000000n`).
 func line(
     _ n: Int, revision: Int = 1, product: String = "Windows 11", classification: String = "Security Updates",
-    languages: [String] = ["all"], released: String = "2026-01-01T00:00:00Z", supersedes: [Int] = [], expired: Bool = false,
+    languages: [String] = ["all"], released: String = "2026-01-01T00:00:00Z", supersedes: [Int] = [],
+    expired: Bool = false,
     uppercase: Bool = false
 ) -> String {
     var id = guid(n)
     if uppercase { id = id.uppercased() }
     let langs = languages.map { "\"\($0)\"" }.joined(separator: ",")
-    let sup = supersedes.isEmpty ? "" : ",\"supersedes\":[" + supersedes.map { "\"\(guid($0))\"" }.joined(separator: ",") + "]"
+    let sup =
+        supersedes.isEmpty
+        ? "" : ",\"supersedes\":[" + supersedes.map { "\"\(guid($0))\"" }.joined(separator: ",") + "]"
     return """
         {"id":"\(id)","revision":\(revision),"title":"Update \(n)","product":"\(product)","classification":"\(classification)","languages":[\(langs)],"released":"\(released)"\(sup),"expired":\(expired)}
         """
@@ -164,7 +173,9 @@ struct SyncRulesTests {
         let site = try SyncHarness(months: 0)
         site.full = full
         try await site.sync([line(1), line(2)])
-        let outcome = try await site.sync([line(1), line(2), line(3, released: "2026-11-01T00:00:00Z", supersedes: [1])])
+        let outcome = try await site.sync([
+            line(1), line(2), line(3, released: "2026-11-01T00:00:00Z", supersedes: [1]),
+        ])
         #expect(outcome.counts.new == 1 && outcome.counts.expired == 1)
         let row = try site.update(guid(1))
         #expect(row?["superseded_by"] == guid(3) && row?["expired"] == true)
@@ -188,7 +199,9 @@ struct SyncRulesTests {
     @Test(arguments: [false, true]) func duplicatesKeepTheHighestRevision(full: Bool) async throws {
         let site = try SyncHarness()
         site.full = full
-        let outcome = try await site.sync([line(1, revision: 2), line(1, revision: 7, product: "Edge"), line(1, revision: 3)])
+        let outcome = try await site.sync([
+            line(1, revision: 2), line(1, revision: 7, product: "Edge"), line(1, revision: 3),
+        ])
         #expect(outcome.counts.new == 1 && outcome.counts.unchanged == 0)
         #expect(try site.update(guid(1))?["revision"] == 7)
         #expect(try site.update(guid(1))?["product"] == "Edge")

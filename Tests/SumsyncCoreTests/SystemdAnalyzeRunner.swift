@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import SumsyncFormats
 
 /// Runs the real `systemd-analyze calendar` and reads back what it printed, so the Swift
@@ -30,7 +31,8 @@ enum SystemdAnalyze {
     ) throws -> [Verdict] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--no-pager", "--base-time=@\(baseTime)", "--iterations=\(iterations)", "calendar"]
+        process.arguments =
+            ["--no-pager", "--base-time=@\(baseTime)", "--iterations=\(iterations)", "calendar"]
             + expressions
         var environment = ProcessInfo.processInfo.environment
         environment["TZ"] = timeZone
@@ -56,7 +58,8 @@ enum SystemdAnalyze {
         let errors = String(decoding: try Data(contentsOf: errorURL), as: UTF8.self)
         var verdicts = try parse(String(decoding: data, as: UTF8.self))
         guard verdicts.count == expressions.count else {
-            throw RunError(description: "systemd-analyze printed \(verdicts.count) blocks for \(expressions.count) expressions")
+            throw RunError(
+                description: "systemd-analyze printed \(verdicts.count) blocks for \(expressions.count) expressions")
         }
         for (index, expression) in expressions.enumerated()
         where errors.contains("Failed to determine next elapse for '\(expression)'") {
@@ -119,7 +122,7 @@ enum SystemdAnalyze {
     private static func epoch(fromSystemd text: String) throws -> Int64 {
         let fields = text.split(separator: " ")
         guard fields.count == 4, fields[3] == "UTC",
-              let date = RFC3339.parse("\(fields[1])T\(fields[2])Z")
+            let date = RFC3339.parse("\(fields[1])T\(fields[2])Z")
         else { throw RunError(description: "unexpected timestamp from systemd-analyze: '\(text)'") }
         return Int64(date.timeIntervalSince1970)
     }

@@ -1,6 +1,6 @@
-@testable import SumsyncModel
 import Testing
 
+@testable import SumsyncModel
 
 @Suite("systemd time spans")
 struct TimeSpanTests {

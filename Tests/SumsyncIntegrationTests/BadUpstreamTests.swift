@@ -8,16 +8,50 @@ struct BadUpstreamTests {
 
     /// (kind, catalog file bytes, expected words in the error).
     static let fileCases: [(String, [UInt8], String)] = [
-        ("truncated line", Array((good.joined(separator: "\n") + "\n" + #"{"id":"00000000-0000-4000-8000-000000000009","revision":1,"tit"#).utf8), "line 6"),
-        ("wrong type", Array(catalogLine(1).replacingOccurrences(of: #""revision":1"#, with: #""revision":"one""#).utf8), "revision"),
-        ("missing field", Array(catalogLine(1).replacingOccurrences(of: #""product":"Windows 11","#, with: "").utf8), "product"),
-        ("invalid GUID", Array(catalogLine(1).replacingOccurrences(of: "00000000-0000-4000-8000-000000000001", with: "not-a-guid").utf8), "GUID"),
-        ("revision 0", Array(catalogLine(1).replacingOccurrences(of: #""revision":1"#, with: #""revision":0"#).utf8), "revision"),
-        ("non-UTF-8", Array(catalogLine(1).utf8) + [0x0A] + Array(#"{"id":"x","title":"caf"#.utf8) + [0xE9, 0x22, 0x7D], "UTF-8"),
+        (
+            "truncated line",
+            Array(
+                (good.joined(separator: "\n") + "\n"
+                    + #"{"id":"00000000-0000-4000-8000-000000000009","revision":1,"tit"#).utf8), "line 6"
+        ),
+        (
+            "wrong type",
+            Array(catalogLine(1).replacingOccurrences(of: #""revision":1"#, with: #""revision":"one""#).utf8),
+            "revision"
+        ),
+        (
+            "missing field", Array(catalogLine(1).replacingOccurrences(of: #""product":"Windows 11","#, with: "").utf8),
+            "product"
+        ),
+        (
+            "invalid GUID",
+            Array(
+                catalogLine(1).replacingOccurrences(of: "00000000-0000-4000-8000-000000000001", with: "not-a-guid").utf8
+            ), "GUID"
+        ),
+        (
+            "revision 0", Array(catalogLine(1).replacingOccurrences(of: #""revision":1"#, with: #""revision":0"#).utf8),
+            "revision"
+        ),
+        (
+            "non-UTF-8",
+            Array(catalogLine(1).utf8) + [0x0A] + Array(#"{"id":"x","title":"caf"#.utf8) + [0xE9, 0x22, 0x7D], "UTF-8"
+        ),
         ("empty file", [], "empty"),
-        ("gzip garbage", [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03] + Array("this is not deflate data".utf8), "gzip"),
-        ("unknown classification", Array(catalogLine(1).replacingOccurrences(of: "Security Updates", with: "Nice Updates").utf8), "classification"),
-        ("bad release date", Array(catalogLine(1).replacingOccurrences(of: "2026-01-01T00:00:00Z", with: "yesterday").utf8), "released"),
+        (
+            "gzip garbage",
+            [0x1F, 0x8B, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03] + Array("this is not deflate data".utf8),
+            "gzip"
+        ),
+        (
+            "unknown classification",
+            Array(catalogLine(1).replacingOccurrences(of: "Security Updates", with: "Nice Updates").utf8),
+            "classification"
+        ),
+        (
+            "bad release date",
+            Array(catalogLine(1).replacingOccurrences(of: "2026-01-01T00:00:00Z", with: "yesterday").utf8), "released"
+        ),
         ("array instead of object", Array("[1,2,3]\n".utf8), "line 1"),
         ("trailing garbage", Array((catalogLine(1) + " xyz\n").utf8), "line 1"),
     ]
@@ -72,7 +106,9 @@ struct BadUpstreamTests {
         #expect(result.stderr.contains("line 2") && result.stderr.contains("longer than"), "\(result.stderr)")
         try expectUnchanged(site, reference: reference, version: 1)
         let status = try String(contentsOfFile: "/proc/\(site.daemon!.pid)/status", encoding: .utf8)
-        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+        let rss =
+            status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }.flatMap { Int($0.split(separator: " ")[1]) }
+            ?? 0
         #expect(rss < 150_000, "peak RSS \(rss) kB")
     }
 
@@ -134,7 +170,8 @@ struct BadUpstreamTests {
         try (Self.good.joined(separator: "\n") + "\n").write(to: plain, atomically: true, encoding: .utf8)
         let gzip = try CLI.exec("/bin/gzip", ["-k", "-f", plain.path])
         #expect(gzip.status == 0)
-        try FileManager.default.copyItem(at: site.folder.appendingPathComponent("plain.ndjson.gz"), to: site.catalogPath)
+        try FileManager.default.copyItem(
+            at: site.folder.appendingPathComponent("plain.ndjson.gz"), to: site.catalogPath)
         _ = try await site.start()
         let result = try site.ctl(["sync", "--wait"])
         #expect(result.status == 0 && result.stdout.contains("5 new"), "\(result.stderr)")

@@ -18,7 +18,8 @@ struct ControlSocketTests {
         let socket = daemon.runtimeDirectory.appendingPathComponent("control.sock").path
         let attributes = try FileManager.default.attributesOfItem(atPath: socket)
         #expect((attributes[.posixPermissions] as? Int) == 0o600 || (attributes[.posixPermissions] as? Int) == 0o700)
-        let runtimeMode = try FileManager.default.attributesOfItem(atPath: daemon.runtimeDirectory.path)[.posixPermissions] as? Int
+        let runtimeMode =
+            try FileManager.default.attributesOfItem(atPath: daemon.runtimeDirectory.path)[.posixPermissions] as? Int
         #expect(runtimeMode == 0o700)
 
         // uid 4242 keeps CAP_DAC_OVERRIDE, so file modes do not stop it: only the daemon's own check can.
@@ -31,8 +32,12 @@ struct ControlSocketTests {
             ] + daemon.ctlOptions
         )
         #expect(other.status == 1)
-        #expect(other.stderr.contains("permission denied: uid 4242 may not control sumsyncd for site CAS"), "\(other.stderr)")
-        try await waitUntil("the refusal in the log") { daemon.log.contains("Refused a control request from another user") }
+        #expect(
+            other.stderr.contains("permission denied: uid 4242 may not control sumsyncd for site CAS"),
+            "\(other.stderr)")
+        try await waitUntil("the refusal in the log") {
+            daemon.log.contains("Refused a control request from another user")
+        }
 
         let own = try CLI.run(["ping"] + daemon.ctlOptions)
         #expect(own.status == 0)

@@ -1,13 +1,15 @@
 import Foundation
-@testable import SumsyncTestSupport
 import Testing
+
+@testable import SumsyncTestSupport
 
 /// `kill -9` in the middle of applying: the database stays whole, nothing of the sync is applied, and the
 /// next sync succeeds.
 @Suite("crash recovery", .serialized)
 struct CrashRecoveryTests {
     func integrity(_ database: String) throws -> String {
-        try CLI.exec("/usr/bin/sqlite3", [database, "PRAGMA integrity_check"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try CLI.exec("/usr/bin/sqlite3", [database, "PRAGMA integrity_check"]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     func waitForApplying(_ ctl: () throws -> CLI.Result) async throws {
@@ -48,7 +50,8 @@ struct CrashRecoveryTests {
 
     @Test("child killed while applying its parent's changes converges after restart")
     func childKilledWhileApplying() async throws {
-        let tree = try HierarchyFixture(label: "kill9child", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"2s\"")
+        let tree = try HierarchyFixture(
+            label: "kill9child", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"2s\"")
         try CatalogGenerator(seed: 11, count: 80_000).write(to: tree.catalogPath.path)
         try await tree.start("CAS")
         #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)

@@ -11,13 +11,15 @@ struct DaemonLifecycleTests {
         let hierarchy = TestHierarchy(folder: folder, codes: [("CAS", nil)])
         let config = try hierarchy.write()
         let notify = try NotifySocket(folder: folder)
-        let daemon = try DaemonProcess(config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
+        let daemon = try DaemonProcess(
+            config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
         defer { daemon.stop() }
 
         let ready = try notify.waitFor("READY=1")
         // At READY=1 both listeners must already accept connections.
         #expect(TestEnvironment.isListening(port: hierarchy.port("CAS")))
-        #expect(FileManager.default.fileExists(atPath: daemon.runtimeDirectory.appendingPathComponent("control.sock").path))
+        #expect(
+            FileManager.default.fileExists(atPath: daemon.runtimeDirectory.appendingPathComponent("control.sock").path))
         let status = ready.split(separator: "\n").first { $0.hasPrefix("STATUS=") }
         #expect(status == "STATUS=Idle. Catalog v0. No schedule.")
         #expect(!notify.received.dropLast().contains { $0.contains("READY=1") })
@@ -42,7 +44,8 @@ struct DaemonLifecycleTests {
         let hierarchy = TestHierarchy(folder: folder, codes: [("CAS", nil)])
         let config = try hierarchy.write()
         let notify = try NotifySocket(folder: folder)
-        let daemon = try DaemonProcess(config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
+        let daemon = try DaemonProcess(
+            config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
         defer { daemon.stop() }
         _ = try notify.waitFor("READY=1")
 
@@ -66,9 +69,11 @@ struct DaemonLifecycleTests {
         let folder = TestEnvironment.scratch("badstart")
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("hierarchy.toml").path
-        try "[[site]]\ncode = \"CAS\"\nurl = \"http://127.0.0.1:8531\"\nparnet = \"X\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[[site]]\ncode = \"CAS\"\nurl = \"http://127.0.0.1:8531\"\nparnet = \"X\"\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
         let notify = try NotifySocket(folder: folder)
-        let daemon = try DaemonProcess(config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
+        let daemon = try DaemonProcess(
+            config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
         defer { daemon.stop() }
         let status = try await daemon.waitForExit()
         #expect(status == 78)
@@ -93,7 +98,9 @@ struct DaemonLifecycleTests {
         defer { close(blocker) }
         let blocked = try DaemonProcess(config: config, site: "PR1", folder: folder)
         #expect(try await blocked.waitForExit() == 1)
-        #expect(blocked.log.contains("cannot listen on http://127.0.0.1:\(hierarchy.port("PR1")) for site PR1: address already in use"))
+        #expect(
+            blocked.log.contains(
+                "cannot listen on http://127.0.0.1:\(hierarchy.port("PR1")) for site PR1: address already in use"))
 
         // A second daemon for the same site is refused before it touches anything.
         let first = try DaemonProcess(config: config, site: "CAS", folder: folder)

@@ -32,8 +32,12 @@ struct ExportImportTests {
         #expect(try fixture.target.updates("TOP") == changed)
         #expect(try fixture.target.updates("BR1") == changed)
         let history = try fixture.target.history("TOP")
-        #expect(history.count == 2 && history.allSatisfy { $0["trigger"] as? String == "import" && $0["result"] as? String == "succeeded" })
-        #expect(history[0]["new"] as? Int == 1 && history[0]["revised"] as? Int == 1 && history[0]["removed"] as? Int == 1)
+        #expect(
+            history.count == 2
+                && history.allSatisfy { $0["trigger"] as? String == "import" && $0["result"] as? String == "succeeded" }
+        )
+        #expect(
+            history[0]["new"] as? Int == 1 && history[0]["revised"] as? Int == 1 && history[0]["removed"] as? Int == 1)
         #expect(try fixture.target.history("BR1").first?["trigger"] as? String == "parent")
         let log = fixture.target.daemons["TOP"]!.log
         #expect(log.contains("Imported bundle \(delta)") && log.contains("import.file=\(delta)"), "\(log)")
@@ -62,23 +66,42 @@ struct ExportImportTests {
         #expect(otherFilter.status == 0, "\(otherFilter.stderr)")
 
         let cases: [(String, String, String)] = [
-            ("bad signature", try fixture.altered("delta.bundle", as: "signature.bundle") { data in
-                let range = data.range(of: Data("\"records\":".utf8))!
-                data[range.upperBound] = data[range.upperBound] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
-            }, "bad signature"),
+            (
+                "bad signature",
+                try fixture.altered("delta.bundle", as: "signature.bundle") { data in
+                    let range = data.range(of: Data("\"records\":".utf8))!
+                    data[range.upperBound] =
+                        data[range.upperBound] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
+                }, "bad signature"
+            ),
             ("untrusted key", untrusted, "not in this site's [upstream] trusted-keys"),
-            ("tampered payload", try fixture.altered("delta.bundle", as: "tampered.bundle") { $0[$0.count - 30] ^= 0x20 }, "tampered payload"),
-            ("truncated file", try fixture.altered("delta.bundle", as: "short.bundle") { $0.removeLast(40) }, "truncated"),
-            ("truncated header", try fixture.altered("delta.bundle", as: "stub.bundle") { $0 = $0.prefix(60) }, "truncated"),
+            (
+                "tampered payload",
+                try fixture.altered("delta.bundle", as: "tampered.bundle") { $0[$0.count - 30] ^= 0x20 },
+                "tampered payload"
+            ),
+            (
+                "truncated file", try fixture.altered("delta.bundle", as: "short.bundle") { $0.removeLast(40) },
+                "truncated"
+            ),
+            (
+                "truncated header", try fixture.altered("delta.bundle", as: "stub.bundle") { $0 = $0.prefix(60) },
+                "truncated"
+            ),
             ("version gap", gap, "version gap"),
-            ("unknown format", try fixture.altered("delta.bundle", as: "v9.bundle") { $0[15] = UInt8(ascii: "9") }, "format version 9"),
+            (
+                "unknown format", try fixture.altered("delta.bundle", as: "v9.bundle") { $0[15] = UInt8(ascii: "9") },
+                "format version 9"
+            ),
             ("different filter", fixture.path("filter.bundle"), "different filter"),
         ]
         let updates = try fixture.target.updates("TOP")
         for (kind, path, message) in cases {
             let result = try fixture.importBundle(path)
             #expect(result.status == 1, "\(kind): exit \(result.status)")
-            #expect(result.stderr.contains(message) && result.stderr.contains("nothing was applied"), "\(kind): \(result.stderr)")
+            #expect(
+                result.stderr.contains(message) && result.stderr.contains("nothing was applied"),
+                "\(kind): \(result.stderr)")
             #expect(try fixture.target.version("TOP") == 1, "\(kind) changed the catalog version")
             #expect(try fixture.target.updates("TOP") == updates, "\(kind) changed the updates")
             let last = try fixture.target.history("TOP").first
@@ -105,7 +128,9 @@ struct ExportImportTests {
         let sync = try fixture.target.ctl("TOP", ["sync", "--wait"])
         #expect(sync.status == 1 && sync.stderr.contains("syncs by import only"), "\(sync.stderr)")
         top.signal(SIGUSR1)
-        try await waitUntil("the daemon to say SIGUSR1 does nothing") { top.log.contains("Ignored the manual sync request from SIGUSR1") }
+        try await waitUntil("the daemon to say SIGUSR1 does nothing") {
+            top.log.contains("Ignored the manual sync request from SIGUSR1")
+        }
         #expect(try fixture.target.history("TOP").isEmpty)
         let ping = try fixture.target.ctl("TOP", ["ping"])
         #expect(ping.stdout.contains("Disconnected: syncs by import only"), "\(ping.stdout)")
@@ -113,7 +138,9 @@ struct ExportImportTests {
         try fixture.syncSource((1...3).map { catalogLine($0) })
         let bundle = try fixture.export("full.bundle")
         let connected = try fixture.source.ctl("CAS", ["import", bundle])
-        #expect(connected.status == 1 && connected.stderr.contains("only a site with [upstream] disconnected = true"), "\(connected.stderr)")
+        #expect(
+            connected.status == 1 && connected.stderr.contains("only a site with [upstream] disconnected = true"),
+            "\(connected.stderr)")
         let missing = try fixture.target.ctl("TOP", ["import", fixture.path("nowhere.bundle")])
         #expect(missing.status == 1 && missing.stderr.contains("no such file"), "\(missing.stderr)")
     }
@@ -129,8 +156,11 @@ struct ExportImportTests {
         try fixture.target.hierarchy.write()
         try await fixture.target.startAll()
         let bundle = fixture.path("catalog.bundle")
-        let export = try fixture.target.ctl("TOP", ["export", "--output", bundle, "--signing-key", fixture.key, "--from-catalog", upstream.url])
-        #expect(export.status == 0 && export.stdout.contains("catalog bundle from \(upstream.url) (10 updates)"), "\(export.stderr)")
+        let export = try fixture.target.ctl(
+            "TOP", ["export", "--output", bundle, "--signing-key", fixture.key, "--from-catalog", upstream.url])
+        #expect(
+            export.status == 0 && export.stdout.contains("catalog bundle from \(upstream.url) (10 updates)"),
+            "\(export.stderr)")
         let result = try fixture.importBundle(bundle)
         #expect(result.status == 0 && result.stdout.contains("10 new"), "\(result.stderr)")
         try await fixture.target.waitForConvergence(version: 1)
@@ -146,7 +176,8 @@ struct ExportImportTests {
         let path = fixture.path("edge.toml")
         try hierarchy.text().write(toFile: path, atomically: true, encoding: .utf8)
         try FileManager.default.copyItem(
-            atPath: fixture.source.folder.appendingPathComponent("hierarchy.key").path, toPath: fixture.path("hierarchy.key")
+            atPath: fixture.source.folder.appendingPathComponent("hierarchy.key").path,
+            toPath: fixture.path("hierarchy.key")
         )
         return path
     }
@@ -172,9 +203,13 @@ struct ImportJournalTests {
         hierarchy.upstream = "disconnected = true\ntrusted-keys = [\"\(key).pub\"]"
         let config = try hierarchy.write()
         let catalog = folder.appendingPathComponent("catalog.ndjson")
-        try ((1...4).map { catalogLine($0) }.joined(separator: "\n") + "\n").write(to: catalog, atomically: true, encoding: .utf8)
+        try ((1...4).map { catalogLine($0) }.joined(separator: "\n") + "\n").write(
+            to: catalog, atomically: true, encoding: .utf8)
         let good = folder.appendingPathComponent("good.bundle").path
-        let export = try CLI.run(["export", "--config", config, "--output", good, "--signing-key", key, "--from-catalog", "file://\(catalog.path)"])
+        let export = try CLI.run([
+            "export", "--config", config, "--output", good, "--signing-key", key, "--from-catalog",
+            "file://\(catalog.path)",
+        ])
         #expect(export.status == 0, "\(export.stderr)")
         var bad = try Data(contentsOf: URL(fileURLWithPath: good))
         bad[bad.count - 20] ^= 0x01
@@ -194,18 +229,25 @@ struct ImportJournalTests {
             kill -TERM $PID; wait $PID
             """
         )
-        #expect(result.stdout.contains("good-exit=0") && result.stdout.contains("bad-exit=1"), "\(result.stdout)\n\(result.stderr)")
+        #expect(
+            result.stdout.contains("good-exit=0") && result.stdout.contains("bad-exit=1"),
+            "\(result.stdout)\n\(result.stderr)")
         let entries = try journal.entries().filter { $0["SYSLOG_IDENTIFIER"] as? String == "sumsyncd" }
         func entry(_ id: String) -> [String: Any]? { entries.first { $0["MESSAGE_ID"] as? String == id } }
 
         let completed = try #require(entry(Self.importCompleted))
         #expect(completed["PRIORITY"] as? String == "5")
-        #expect(completed["SUMSYNC_SYNC_TRIGGER"] as? String == "import" && completed["SUMSYNC_IMPORT_FILE"] as? String == good)
-        #expect(completed["SUMSYNC_CATALOG_VERSION"] as? String == "1" && completed["SUMSYNC_SYNC_NEW"] as? String == "4")
+        #expect(
+            completed["SUMSYNC_SYNC_TRIGGER"] as? String == "import"
+                && completed["SUMSYNC_IMPORT_FILE"] as? String == good)
+        #expect(
+            completed["SUMSYNC_CATALOG_VERSION"] as? String == "1" && completed["SUMSYNC_SYNC_NEW"] as? String == "4")
         #expect(completed["SUMSYNC_SYNC_ID"] as? String == entry(Self.syncCompleted)?["SUMSYNC_SYNC_ID"] as? String)
         let failed = try #require(entry(Self.importFailed))
         #expect(failed["PRIORITY"] as? String == "3")
-        #expect(failed["SUMSYNC_SYNC_TRIGGER"] as? String == "import" && failed["SUMSYNC_IMPORT_FILE"] as? String == badPath)
+        #expect(
+            failed["SUMSYNC_SYNC_TRIGGER"] as? String == "import" && failed["SUMSYNC_IMPORT_FILE"] as? String == badPath
+        )
         #expect(failed["SUMSYNC_CATALOG_VERSION"] as? String == "1")
         #expect((failed["SUMSYNC_SYNC_ERROR"] as? String)?.contains("tampered payload") == true)
         #expect(failed["SUMSYNC_SYNC_ID"] as? String == entry(Self.syncFailed)?["SUMSYNC_SYNC_ID"] as? String)

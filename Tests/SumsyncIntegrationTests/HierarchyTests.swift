@@ -4,7 +4,9 @@ import Testing
 /// Real `sumsyncd` processes in a tree on loopback: propagation, catch-up, coalescing and convergence.
 @Suite("hierarchy", .serialized)
 struct HierarchyTests {
-    static let tree: [(String, String?)] = [("CAS", nil), ("PR1", "CAS"), ("PR2", "CAS"), ("SE1", "PR1"), ("SE2", "PR2")]
+    static let tree: [(String, String?)] = [
+        ("CAS", nil), ("PR1", "CAS"), ("PR2", "CAS"), ("SE1", "PR1"), ("SE2", "PR2"),
+    ]
 
     @Test("a 3-tier tree converges: same catalog version and identical updates everywhere")
     func threeTierTreeConverges() async throws {
@@ -38,8 +40,13 @@ struct HierarchyTests {
             return sites.count == 5 && sites.allSatisfy { $0["catalog_version"] as? Int == 2 && $0["lag"] as? Int == 0 }
         }
         let status = try tree.ctl("CAS", ["status", "--json"])
-        let sites = (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any])["sites"] as! [[String: Any]]
-        for key in ["site", "parent", "url", "state", "catalog_version", "updates", "last_sync_started", "last_sync_finished", "last_success", "last_error", "link", "lag", "next_sync"] {
+        let sites =
+            (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as! [String: Any])["sites"]
+            as! [[String: Any]]
+        for key in [
+            "site", "parent", "url", "state", "catalog_version", "updates", "last_sync_started", "last_sync_finished",
+            "last_success", "last_error", "link", "lag", "next_sync",
+        ] {
             #expect(sites.allSatisfy { $0.keys.contains(key) }, "status lacks \(key)")
         }
         #expect(sites.allSatisfy { $0["state"] as? String == "succeeded" && $0["link"] as? String == "healthy" })
@@ -49,7 +56,8 @@ struct HierarchyTests {
 
     @Test("a child down during a sync converges by itself when it starts again")
     func childCatchesUpAfterDowntime() async throws {
-        let tree = try HierarchyFixture(label: "catchup", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"2s\"")
+        let tree = try HierarchyFixture(
+            label: "catchup", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"2s\"")
         try tree.writeCatalog((1...50).map { catalogLine($0) })
         try await tree.startAll()
         #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)
@@ -63,12 +71,16 @@ struct HierarchyTests {
         try await tree.waitForConvergence(version: 2)
         #expect(try tree.updates("PR1") == tree.updates("CAS"))
         // Its catch-up at start-up pulled the change (the parent's retried request may add a no-change sync).
-        #expect(try tree.history("PR1").contains { $0["trigger"] as? String == "catch-up" && $0["result"] as? String == "succeeded" })
+        #expect(
+            try tree.history("PR1").contains {
+                $0["trigger"] as? String == "catch-up" && $0["result"] as? String == "succeeded"
+            })
     }
 
     @Test("a child that starts while its parent is down retries and converges when the parent returns")
     func parentDownAtChildStart() async throws {
-        let tree = try HierarchyFixture(label: "parentdown", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"2s\"")
+        let tree = try HierarchyFixture(
+            label: "parentdown", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"2s\"")
         try tree.writeCatalog((1...40).map { catalogLine($0) })
         try await tree.start("CAS")
         #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)

@@ -23,7 +23,8 @@ struct JournalTests {
         hierarchy.upstream = "catalog = \"\(upstream.url)\""
         let config = try hierarchy.write()
         var broken = hierarchy
-        try "{\"id\": not json\n".write(to: folder.appendingPathComponent("bad.ndjson"), atomically: true, encoding: .utf8)
+        try "{\"id\": not json\n".write(
+            to: folder.appendingPathComponent("bad.ndjson"), atomically: true, encoding: .utf8)
         broken.upstream = "catalog = \"file://\(folder.path)/bad.ndjson\""
         let brokenConfig = folder.appendingPathComponent("broken-upstream.toml").path
         try broken.text().write(toFile: brokenConfig, atomically: true, encoding: .utf8)
@@ -83,7 +84,8 @@ struct JournalTests {
         #expect(done?["SUMSYNC_SYNC_NEW"] as? String == "10" && done?["SUMSYNC_CATALOG_VERSION"] as? String == "1")
         #expect(done?["SUMSYNC_SYNC_ID"] as? String == start?["SUMSYNC_SYNC_ID"] as? String)
         let noOp = entry(Self.noOp)
-        #expect(noOp?["SUMSYNC_SYNC_RESULT"] as? String == "no-op" && noOp?["SUMSYNC_CATALOG_VERSION"] as? String == "1")
+        #expect(
+            noOp?["SUMSYNC_SYNC_RESULT"] as? String == "no-op" && noOp?["SUMSYNC_CATALOG_VERSION"] as? String == "1")
         let failure = entry(Self.failed)
         #expect(failure?["PRIORITY"] as? String == "3")
         #expect((failure?["SUMSYNC_SYNC_ERROR"] as? String)?.contains("line 1") == true)

@@ -23,20 +23,25 @@ struct MonitoringTests {
             print(json.dumps(out))
             """
         let result = try CLI.exec("/usr/bin/env", ["python3", "-c", script, input.path])
-        guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Double]
+        guard result.status == 0,
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Double]
         else { throw TestFailure("the Prometheus parser refused the exposition: \(result.stderr)\n\(text)") }
         return object
     }
 
     func scrape(_ port: Int) async throws -> String {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
         #expect(response.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true)
         return String(buffer: try await response.body.collect(upTo: 1 << 22))
     }
 
-    @Test("GET /metrics: syncs by result and trigger, duration histogram, catalog version, updates by classification, changes, link state")
+    @Test(
+        "GET /metrics: syncs by result and trigger, duration histogram, catalog version, updates by classification, changes, link state"
+    )
     func metricsEndpoint() async throws {
-        let tree = try HierarchyFixture(label: "metrics", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"30s\"")
+        let tree = try HierarchyFixture(
+            label: "metrics", codes: [("CAS", nil), ("PR1", "CAS")], sync: "retry-interval = \"30s\"")
         let metricsPort = TestEnvironment.freePort()
         tree.hierarchy.sites[0].extra = "metrics-listen = \"127.0.0.1:\(metricsPort)\""
         try tree.hierarchy.write()
@@ -78,7 +83,9 @@ struct MonitoringTests {
         try Data("not json\n".utf8).write(to: site.catalogPath)
         let daemon = try await site.start()
         #expect(try site.ctl(["sync", "--wait"]).status == 1)
-        try await waitUntil("the alert's output in the log") { daemon.log.contains("on-failure alert: alert ran for CAS") }
+        try await waitUntil("the alert's output in the log") {
+            daemon.log.contains("on-failure alert: alert ran for CAS")
+        }
         let env = try String(contentsOfFile: marker, encoding: .utf8)
         #expect(env.contains("SUMSYNC_SYNC_RESULT=failed") && env.contains("SUMSYNC_SYNC_TRIGGER=manual"))
         #expect(env.contains("SUMSYNC_SYNC_ERROR=malformed upstream catalog"))

@@ -35,25 +35,33 @@ struct ScheduleTests {
         let database = site.folder.appendingPathComponent("state-CAS/site.sqlite").path
         let threeHoursAgo = Date().addingTimeInterval(-3 * 3600)
         let stamp = ISO8601DateFormatter().string(from: threeHoursAgo)
-        let update = try CLI.exec("/usr/bin/sqlite3", [database, "UPDATE site_state SET last_scheduled_run = '\(stamp)'"])
+        let update = try CLI.exec(
+            "/usr/bin/sqlite3", [database, "UPDATE site_state SET last_scheduled_run = '\(stamp)'"])
         #expect(update.status == 0, "\(update.stderr)")
         _ = try await site.start()
         try await waitUntil("the catch-up sync") {
-            (try site.history()).contains { $0["trigger"] as? String == "catch-up" && $0["result"] as? String == "succeeded" }
+            (try site.history()).contains {
+                $0["trigger"] as? String == "catch-up" && $0["result"] as? String == "succeeded"
+            }
         }
         #expect(try site.history().filter { $0["trigger"] as? String == "catch-up" }.count == 1)
     }
 
     @Test("schedule next agrees with systemd-analyze calendar")
     func scheduleNextMatchesSystemd() throws {
-        for expression in ["Sat *-*-* 02:00:00", "Mon..Fri 06:30 Europe/Berlin", "*-*-01 00:00:00 America/New_York", "quarterly"] {
-            let ours = try CLI.run(["schedule", "next", expression, "--after", "2026-10-20T00:00:00Z", "--count", "4"], environment: ["TZ": "Europe/Berlin"])
+        for expression in [
+            "Sat *-*-* 02:00:00", "Mon..Fri 06:30 Europe/Berlin", "*-*-01 00:00:00 America/New_York", "quarterly",
+        ] {
+            let ours = try CLI.run(
+                ["schedule", "next", expression, "--after", "2026-10-20T00:00:00Z", "--count", "4"],
+                environment: ["TZ": "Europe/Berlin"])
             #expect(ours.status == 0, "\(ours.stderr)")
             let reference = try CLI.exec(
                 "/usr/bin/systemd-analyze", ["calendar", "--base-time=@1792454400", "--iterations=4", expression],
                 environment: ["TZ": "Europe/Berlin"]
             )
-            let utcLines = reference.stdout.split(separator: "\n").filter { $0.contains("(in UTC):") }.map { line -> String in
+            let utcLines = reference.stdout.split(separator: "\n").filter { $0.contains("(in UTC):") }.map {
+                line -> String in
                 // "   (in UTC): Sat 2026-10-24 00:00:00 UTC" → 2026-10-24T00:00:00Z
                 let parts = line.split(separator: " ")
                 return "\(parts[parts.count - 3])T\(parts[parts.count - 2])Z"

@@ -15,12 +15,16 @@ struct TopLevelSyncTests {
         }
         let entry = try site.history()[0]
         #expect(entry["trigger"] as? String == "manual")
-        #expect(entry["new"] as? Int == 50 && entry["catalog_version"] as? Int == 1 && entry["site"] as? String == "CAS")
+        #expect(
+            entry["new"] as? Int == 50 && entry["catalog_version"] as? Int == 1 && entry["site"] as? String == "CAS")
         #expect(entry["error"] is NSNull)
         let updates = try site.updates()
         #expect(updates.count == 50)
         #expect(updates.first?["id"] as? String == "00000000-0000-4000-8000-000000000001")
-        for key in ["id", "revision", "title", "product", "classification", "languages", "kb", "severity", "released", "superseded", "expired"] {
+        for key in [
+            "id", "revision", "title", "product", "classification", "languages", "kb", "severity", "released",
+            "superseded", "expired",
+        ] {
             #expect(updates.first?[key] != nil, "updates --json lacks \(key)")
         }
         // STATUS / ping shows the new catalog version.
@@ -47,7 +51,9 @@ struct TopLevelSyncTests {
         #expect(history.map { $0["result"] as? String } == ["no-op", "succeeded"])
         #expect(history[0]["catalog_version"] as? Int == 1)
 
-        upstream.serve(Data(((1...20).map { catalogLine($0, revision: $0 == 3 ? 2 : 1) }.joined(separator: "\n") + "\n").utf8), etag: "\"b\"")
+        upstream.serve(
+            Data(((1...20).map { catalogLine($0, revision: $0 == 3 ? 2 : 1) }.joined(separator: "\n") + "\n").utf8),
+            etag: "\"b\"")
         result = try site.ctl(["sync", "--full", "--wait"])
         #expect(result.status == 0)
         #expect(upstream.requests == 3 && upstream.conditionalRequests == 1, "--full sends no validators")

@@ -28,7 +28,8 @@ final class BundleFixture: @unchecked Sendable {
     /// `sumsyncctl export` at the source site into `name`; extra arguments as given.
     @discardableResult
     func export(_ name: String, _ extra: [String] = [], signingKey: String? = nil) throws -> String {
-        let result = try source.ctl("CAS", ["export", "--output", path(name), "--signing-key", signingKey ?? key] + extra)
+        let result = try source.ctl(
+            "CAS", ["export", "--output", path(name), "--signing-key", signingKey ?? key] + extra)
         guard result.status == 0 else { throw TestFailure("export \(name): \(result.stderr)") }
         return path(name)
     }

@@ -31,10 +31,11 @@ final class DaemonProcess: @unchecked Sendable {
         self.logFile = folder.appendingPathComponent("sumsyncd-\(site).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: try TestEnvironment.binary("sumsyncd"))
-        process.arguments = [
-            "--config", config, "--site", site, "--state-dir", stateDirectory.path,
-            "--runtime-dir", runtimeDirectory.path, "--log-target", "console",
-        ] + extraArguments
+        process.arguments =
+            [
+                "--config", config, "--site", site, "--state-dir", stateDirectory.path,
+                "--runtime-dir", runtimeDirectory.path, "--log-target", "console",
+            ] + extraArguments
         var env = ProcessInfo.processInfo.environment
         for key in ["NOTIFY_SOCKET", "JOURNAL_STREAM", "WATCHDOG_USEC", "WATCHDOG_PID", "CREDENTIALS_DIRECTORY"] {
             env[key] = nil
@@ -73,7 +74,9 @@ final class DaemonProcess: @unchecked Sendable {
     }
 
     /// Global options that point `sumsyncctl` at this daemon.
-    var ctlOptions: [String] { ["--site", site, "--runtime-dir", runtimeDirectory.path, "--state-dir", stateDirectory.path] }
+    var ctlOptions: [String] {
+        ["--site", site, "--runtime-dir", runtimeDirectory.path, "--state-dir", stateDirectory.path]
+    }
 
     /// SIGTERM, then SIGKILL if it does not stop; for `defer`.
     func stop() {
@@ -83,7 +86,10 @@ final class DaemonProcess: @unchecked Sendable {
         kill(pid, SIGTERM)
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+        }
     }
 
     deinit { stop() }
@@ -110,7 +116,8 @@ enum CLI {
         process.environment = env
         let folder = TestEnvironment.scratch("cli")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let out = folder.appendingPathComponent("out"), err = folder.appendingPathComponent("err")
+        let out = folder.appendingPathComponent("out")
+        let err = folder.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)

@@ -70,7 +70,9 @@ final class HierarchyFixture: @unchecked Sendable {
 
     /// Waits until every site in `codes` is at `version`.
     func waitForConvergence(_ codes: [String]? = nil, version: Int, timeout: Duration = .seconds(30)) async throws {
-        try await waitUntil("sites \((codes ?? self.codes).joined(separator: ",")) at catalog version \(version)", timeout: timeout) {
+        try await waitUntil(
+            "sites \((codes ?? self.codes).joined(separator: ",")) at catalog version \(version)", timeout: timeout
+        ) {
             try (codes ?? self.codes).allSatisfy { try self.version($0) == version }
         }
     }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+
 @testable import SumsyncModel
 @testable import SumsyncSync
 
@@ -18,11 +19,16 @@ struct SignedClient {
     }
 
     /// Signs `body` for `path` and returns the headers, for tests that alter them.
-    func headers(method: String = "POST", path: String, query: String = "", body: Data, now: Date = Date()) -> [(String, String)] {
+    func headers(method: String = "POST", path: String, query: String = "", body: Data, now: Date = Date()) -> [(
+        String, String
+    )] {
         RequestSigner(key: key).headers(method: method, path: path, query: query, site: site, body: body, now: now)
     }
 
-    func send(port: Int, method: HTTPMethod = .POST, path: String, query: String = "", body: Data, headers: [(String, String)]?)
+    func send(
+        port: Int, method: HTTPMethod = .POST, path: String, query: String = "", body: Data,
+        headers: [(String, String)]?
+    )
         async throws -> Answer
     {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)\(query.isEmpty ? "" : "?" + query)")

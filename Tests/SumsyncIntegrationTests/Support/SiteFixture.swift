@@ -9,7 +9,8 @@ final class TopSiteFixture: @unchecked Sendable {
     init(label: String, catalogURL: String? = nil, sync: String = "") throws {
         folder = TestEnvironment.scratch(label)
         hierarchy = TestHierarchy(folder: folder, codes: [("CAS", nil)])
-        hierarchy.upstream = "catalog = \"\(catalogURL ?? "file://" + folder.appendingPathComponent("catalog.ndjson").path)\""
+        hierarchy.upstream =
+            "catalog = \"\(catalogURL ?? "file://" + folder.appendingPathComponent("catalog.ndjson").path)\""
         hierarchy.sync = sync
         try hierarchy.write()
     }
@@ -21,7 +22,8 @@ final class TopSiteFixture: @unchecked Sendable {
     }
 
     func start(environment: [String: String] = [:]) async throws -> DaemonProcess {
-        let daemon = try DaemonProcess(config: hierarchy.configPath, site: "CAS", folder: folder, environment: environment)
+        let daemon = try DaemonProcess(
+            config: hierarchy.configPath, site: "CAS", folder: folder, environment: environment)
         self.daemon = daemon
         try await daemon.waitUntilReady()
         return daemon
@@ -29,7 +31,12 @@ final class TopSiteFixture: @unchecked Sendable {
 
     /// `sumsyncctl ARGS` pointed at this site.
     func ctl(_ arguments: [String]) throws -> CLI.Result {
-        try CLI.run(arguments + ["--config", hierarchy.configPath, "--site", "CAS", "--state-dir", folder.appendingPathComponent("state-CAS").path, "--runtime-dir", folder.appendingPathComponent("run-CAS").path])
+        try CLI.run(
+            arguments + [
+                "--config", hierarchy.configPath, "--site", "CAS", "--state-dir",
+                folder.appendingPathComponent("state-CAS").path, "--runtime-dir",
+                folder.appendingPathComponent("run-CAS").path,
+            ])
     }
 
     /// `history --json`, newest first.

@@ -40,7 +40,8 @@ final class UpstreamServer: Sendable {
             }
             switch mode {
             case .status(let code):
-                return Response(status: .init(code: code), body: ResponseBody(byteBuffer: ByteBuffer(string: "upstream trouble\n")))
+                return Response(
+                    status: .init(code: code), body: ResponseBody(byteBuffer: ByteBuffer(string: "upstream trouble\n")))
             case .catalog, .gzip:
                 if notModified { return Response(status: .notModified, headers: [.eTag: etag]) }
                 var headers: HTTPFields = [.eTag: etag, .contentType: "application/x-ndjson"]
