@@ -2,8 +2,8 @@ import Foundation
 import NIOCore
 
 /// A file's bytes as an async sequence of 1 MiB buffers, read on demand (so a slow reader never makes
-/// the whole file sit in memory). The file is unlinked when the sequence is made: it lives until the
-/// descriptor closes.
+/// the whole file sit in memory). The file is shared (its owner removes it); an open descriptor keeps it
+/// readable after that.
 package struct FileChunks: AsyncSequence, Sendable {
     package typealias Element = ByteBuffer
 
@@ -14,12 +14,6 @@ package struct FileChunks: AsyncSequence, Sendable {
     }
 
     private let descriptor: Descriptor
-
-    /// Opens `path` and unlinks it.
-    init(consuming path: String) throws {
-        try self.init(path: path)
-        unlink(path)
-    }
 
     /// Opens `path`, which stays (a shared file; its owner removes it).
     init(path: String) throws {

@@ -33,7 +33,6 @@ public actor SyncCoordinator {
     private var runningTask: Task<Void, Never>?
     private var followUp: (id: String, trigger: SyncTrigger, full: Bool)?
     private var finished: [String: SyncEngine.Outcome] = [:]
-    private var waiters: [String: [CheckedContinuation<SyncEngine.Outcome, Never>]] = [:]
     private var stopping = false
 
     public init(
@@ -86,9 +85,6 @@ public actor SyncCoordinator {
     /// The running sync, if any.
     public var current: Running? { running }
 
-    /// Whether a follow-up is queued.
-    public var hasFollowUp: Bool { followUp != nil }
-
     /// Where the sync `id` is now.
     public enum State: Sendable {
         case queued(behind: String)
@@ -103,15 +99,6 @@ public actor SyncCoordinator {
         if let running, running.id == id { return .running(running.progress.snapshot) }
         if let followUp, followUp.id == id, let running { return .queued(behind: running.id) }
         return .unknown
-    }
-
-    /// Waits until the sync `id` (running or queued) ends; returns at once if it already has.
-    public func wait(for id: String) async -> SyncEngine.Outcome? {
-        if let outcome = finished[id] { return outcome }
-        guard running?.id == id || followUp?.id == id else { return nil }
-        return await withCheckedContinuation { continuation in
-            waiters[id, default: []].append(continuation)
-        }
     }
 
     /// Stops the running sync (it rolls back) and drops any follow-up; returns when it has ended.
@@ -136,7 +123,6 @@ public actor SyncCoordinator {
         if finished.count > 100, let oldest = finished.keys.first { finished[oldest] = nil }
         running = nil
         runningTask = nil
-        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: outcome) }
         await onFinished(id, trigger, outcome)
         if let next = followUp, !stopping {
             followUp = nil

@@ -47,11 +47,6 @@ public struct Notifier: Sendable {
         send(["WATCHDOG=1"])
     }
 
-    /// Asks for more time for the current start, reload or stop.
-    public func extendTimeout(microseconds: UInt64) {
-        send(["EXTEND_TIMEOUT_USEC=\(microseconds)"])
-    }
-
     /// Reports why the daemon failed, as `systemctl status` shows it.
     public func failure(errno code: Int32, status: String) {
         send(["STATUS=\(Self.oneLine(status))", "ERRNO=\(code)"])
