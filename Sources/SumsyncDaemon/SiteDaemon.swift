@@ -227,6 +227,15 @@ public actor SiteDaemon {
                     ConfigIssue(file: options.configPath, keyPath: "site", message: "site \(site) is no longer listed")
                 ])
             }
+            if let before = config.role(of: site), let after = fresh.role(of: site), before != after {
+                throw ConfigError(issues: [
+                    ConfigIssue(
+                        file: options.configPath, keyPath: "site",
+                        message:
+                            "site \(site) would change from \(before) to \(after); a running daemon keeps its role: restart it to apply (systemctl restart sumsyncd@\(site))"
+                    )
+                ])
+            }
             if mine.url != siteConfig.url {
                 logger.warning(
                     "The new config moves site \(site) to \(mine.url); the listener stays on \(siteConfig.url) until the daemon restarts."

@@ -64,8 +64,14 @@ public final class SyncProgress: Sendable {
         }
     }
 
+    /// Counts `processed` items of the phase. A total that was only an estimate (a delta's is the last
+    /// catalog's line count) is dropped once it is passed, so a catalog that grew never shows
+    /// `processed 200000 of 1000`.
     package func advance(to processed: Int) {
-        state.withLock { $0.processed = processed }
+        state.withLock {
+            $0.processed = processed
+            if let total = $0.total, processed > total { $0.total = nil }
+        }
     }
 
     /// Asks the running sync to stop; it rolls back at its next check.

@@ -80,7 +80,16 @@ public enum BundleExporter {
         var skipped = 0
         do {
             let reader = try CatalogLineReader(path: source.path)
-            try reader.forEachLine { number, bytes in
+            let refused = { (error: CatalogError) throws in
+                guard skipInvalid else {
+                    throw BundleError(
+                        .cannotExport,
+                        "malformed catalog \(url): \(error) (set [upstream] skip-invalid = true to skip bad lines)")
+                }
+                lines += 1
+                skipped += 1
+            }
+            try reader.forEachLine(onInvalidLine: refused) { number, bytes in
                 lines += 1
                 let record: CatalogRecord
                 do {

@@ -44,7 +44,12 @@ package final class LinePipe: Sendable {
             var matcher = LineMatcher(index: index, progress: progress)
             do {
                 let reader = try CatalogLineReader(path: path)
-                try reader.forEachLine(known: &matcher) { number, bytes in
+                // Lines the reader refuses go to the writer in file order, like lines that do not parse,
+                // so `skip-invalid` treats both alike.
+                let refused = { (error: CatalogError) throws in
+                    try pipe.put(.record(number: error.line ?? 0, hash: 0, parsed: .failure(error)))
+                }
+                try reader.forEachLine(known: &matcher, onInvalidLine: refused) { number, bytes in
                     let parsed = Result { () throws(CatalogError) in try CatalogRecordParser.parse(bytes, line: number)
                     }
                     try pipe.put(.record(number: number, hash: LineHash.hash(bytes), parsed: parsed))

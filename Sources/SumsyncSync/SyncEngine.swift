@@ -175,7 +175,11 @@ public struct SyncEngine: Sendable {
                         }
                     }
                 } else {
-                    try CatalogLineReader(path: path).forEachLine(known: &applier.matcher) { number, bytes in
+                    // A line the reader refuses (not UTF-8, too long) is a bad line like one that does not
+                    // parse: skipped with `skip-invalid`, else the sync fails.
+                    try CatalogLineReader(path: path).forEachLine(
+                        known: &applier.matcher, onInvalidLine: { error in try take(.failure(error), 0) }
+                    ) { number, bytes in
                         let parsed = Result { () throws(CatalogError) in
                             try CatalogRecordParser.parse(bytes, line: number)
                         }

@@ -238,6 +238,36 @@ struct SyncRulesTests {
         #expect(outcome.result == .succeeded && outcome.skippedInvalid == 1 && outcome.counts.new == 2)
     }
 
+    /// `skip-invalid` also skips the lines the reader refuses before parsing (bytes that are not UTF-8, a
+    /// line over the length limit), through the line index and without it; they used to fail the sync.
+    @Test(arguments: [false, true], ["not UTF-8", "over-long"])
+    func skipInvalidSkipsUnreadableLines(full: Bool, kind: String) async throws {
+        let site = try SyncHarness()
+        site.full = full
+        site.config.upstream.skipInvalid = true
+        try await site.sync([line(1)])
+        var bytes = Data((line(1) + "\n").utf8)
+        bytes += kind == "not UTF-8" ? Data([0x7B, 0xFF, 0xFE, 0x7D]) : Data(repeating: 0x61, count: (1 << 20) + 10)
+        bytes += Data(("\n" + line(2) + "\n").utf8)
+        let outcome = try await site.sync(bytes: bytes)
+        #expect(outcome.result == .succeeded, "\(outcome.error ?? "")")
+        #expect(outcome.skippedInvalid == 1)
+        #expect(outcome.counts.new == 1)
+        #expect(try site.ids() == [guid(1), guid(2)])
+    }
+
+    /// A delta's total is the last catalog's line count, an estimate: once passed it is dropped rather than
+    /// shown as `processed 200000 of 1000`.
+    @Test func progressDropsAPassedEstimate() {
+        let progress = SyncProgress()
+        progress.enter(.applying, total: 1_000)
+        progress.advance(to: 900)
+        #expect(progress.snapshot.line.contains("processed 900 of 1000 (90%)"))
+        progress.advance(to: 200_000)
+        #expect(progress.snapshot.total == nil)
+        #expect(progress.snapshot.line.hasPrefix("applying: processed 200000,"))
+    }
+
     @Test(arguments: [false, true]) func newCategoriesAfterTheFirstSync(full: Bool) async throws {
         let site = try SyncHarness()
         site.full = full

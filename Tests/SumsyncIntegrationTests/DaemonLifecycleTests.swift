@@ -64,6 +64,33 @@ struct DaemonLifecycleTests {
         #expect(ping.status == 0, "\(ping.stderr)")
     }
 
+    @Test("a reload that would make the running top-level site a child is refused: restart needed, logged")
+    func reloadThatChangesTheRoleIsRefused() async throws {
+        let folder = TestEnvironment.scratch("reload-role")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var hierarchy = TestHierarchy(folder: folder, codes: [("CAS", nil)])
+        let config = try hierarchy.write()
+        let notify = try NotifySocket(folder: folder)
+        let daemon = try DaemonProcess(
+            config: config, site: "CAS", folder: folder, environment: ["NOTIFY_SOCKET": notify.path])
+        defer { daemon.stop() }
+        _ = try notify.waitFor("READY=1")
+
+        // A new top-level site above CAS: valid as a file, but CAS would turn from the top into a child.
+        hierarchy.sites.insert(TestHierarchy.Site(code: "NEW", parent: nil, port: TestEnvironment.freePort()), at: 0)
+        hierarchy.sites[1].parent = "NEW"
+        _ = try hierarchy.write()
+        daemon.signal(SIGHUP)
+        _ = try notify.waitFor("RELOADING=1")
+        try await waitUntil("the rejection in the log") { daemon.log.contains("Configuration rejected") }
+        #expect(daemon.log.contains("site CAS would change from the top-level site to a child of NEW"))
+        #expect(daemon.log.contains("restart it to apply"))
+        #expect(daemon.isRunning)
+        let status = try CLI.run(["status", "--json"] + daemon.ctlOptions)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(!status.stdout.contains("\"NEW\""), "still the top-level site of the old config: \(status.stdout)")
+    }
+
     @Test("a config error at start: one clear line, STATUS= and ERRNO=, exit 78")
     func configErrorAtStart() async throws {
         let folder = TestEnvironment.scratch("badstart")
