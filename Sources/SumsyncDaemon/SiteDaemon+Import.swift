@@ -72,13 +72,7 @@ extension SiteDaemon {
             "catalog.version": "\(outcome.catalogVersion)",
         ]
         if outcome.result == .succeeded {
-            let counts = outcome.counts
-            for (key, value) in [
-                ("new", counts.new), ("revised", counts.revised), ("expired", counts.expired),
-                ("superseded", counts.superseded), ("removed", counts.removed), ("unchanged", counts.unchanged),
-            ] {
-                metadata["sync.\(key)"] = "\(value)"
-            }
+            for (name, count) in outcome.counts.named { metadata["sync.\(name)"] = "\(count)" }
             logger.notice(
                 "Imported bundle \(file) in sync \(id): catalog version \(outcome.catalogVersion).",
                 metadata: metadata.with(.importCompleted)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import SumsyncFormats
 import SumsyncSchedule
@@ -15,10 +14,7 @@ extension SiteDaemon {
             return
         }
         let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
-        let last =
-            (try? store.pool.read { db in
-                try String.fetchOne(db, sql: "SELECT last_scheduled_run FROM site_state WHERE id = 1")
-            }).flatMap { $0.flatMap(RFC3339.parse) }
+        let last = (try? store.state())?.lastScheduledRun.flatMap(RFC3339.parse)
         scheduleState = ScheduleStateMachine(
             schedule: schedule, localZone: .current, retryInterval: TimeInterval(config.sync.retryInterval.seconds),
             randomizedDelay: TimeInterval(config.sync.randomizedDelay.seconds), lastScheduledRun: last
@@ -51,12 +47,7 @@ extension SiteDaemon {
                 }
             case .recordScheduledRun(let date):
                 do {
-                    try store.pool.write { db in
-                        try db.execute(
-                            sql: "UPDATE site_state SET last_scheduled_run = ? WHERE id = 1",
-                            arguments: [RFC3339.format(date)]
-                        )
-                    }
+                    try store.setLastScheduledRun(RFC3339.format(date))
                 } catch {
                     logger.error("Cannot store the last scheduled run: \(error)")
                 }

@@ -118,15 +118,10 @@ extension SiteDaemon {
         ]
         switch outcome.result {
         case .succeeded:
-            for (key, value) in [
-                ("new", counts.new), ("revised", counts.revised), ("expired", counts.expired),
-                ("superseded", counts.superseded), ("removed", counts.removed), ("unchanged", counts.unchanged),
-            ] {
-                metadata["sync.\(key)"] = "\(value)"
-            }
+            for (name, count) in counts.named { metadata["sync.\(name)"] = "\(count)" }
             if outcome.skippedInvalid > 0 { metadata["sync.skipped_invalid"] = "\(outcome.skippedInvalid)" }
             logger.notice(
-                "Sync \(id) completed: \(counts.new) new, \(counts.revised) revised, \(counts.expired) expired, \(counts.superseded) superseded, \(counts.removed) removed, \(counts.unchanged) unchanged; catalog version \(outcome.catalogVersion).",
+                "Sync \(id) completed: \(counts.summary); catalog version \(outcome.catalogVersion).",
                 metadata: metadata.with(.syncCompleted)
             )
             for category in outcome.newCategories {
@@ -170,28 +165,13 @@ extension SiteDaemon {
     func syncFromParent(id: String, trigger: SyncTrigger, parent: SiteConfig, full: Bool, progress: SyncProgress) async
         -> SyncEngine.Outcome
     {
-        let before = (try? store.catalogVersion()) ?? 0
-        let began = ContinuousClock.now
-        do {
-            try store.recordSyncStarted(id: id, site: site, trigger: trigger, at: Date())
-        } catch {
-            return SyncEngine.Outcome(
-                result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
-        }
-        let client = siteClient()
-        var sync = ParentSync(store: store, client: client, parent: parent, stateDirectory: paths.stateDirectory)
+        var sync = ParentSync(store: store, client: siteClient(), parent: parent, stateDirectory: paths.stateDirectory)
         sync.logger = logger
         if !config.children(of: site).isEmpty { sync.relay = (feeds, site) }
-        var outcome: SyncEngine.Outcome
-        do {
-            outcome = try await sync.run(id: id, full: full, progress: progress)
-        } catch {
-            outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
+        return await store.recordingHistory(id: id, site: site, trigger: trigger, logger: logger) {
+            [sync] () throws(SyncError) in
+            try await sync.run(id: id, full: full, progress: progress)
         }
-        try? store.recordSyncFinished(
-            id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: Date(), began: began
-        )
-        return outcome
     }
 
     /// After any sync: pass a changed catalog on to the children, report status up, and plan a retry

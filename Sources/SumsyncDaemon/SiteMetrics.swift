@@ -1,6 +1,5 @@
 import CoreMetrics
 import Foundation
-import GRDB
 import Prometheus
 import SumsyncModel
 import SumsyncStore
@@ -36,11 +35,7 @@ package final class SiteMetrics: Sendable {
         Timer(label: "sumsync_sync_duration_seconds", dimensions: [("result", result)], factory: factory)
             .recordNanoseconds(
                 Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-        let counts = outcome.counts
-        for (kind, value) in [
-            ("new", counts.new), ("revised", counts.revised), ("expired", counts.expired),
-            ("superseded", counts.superseded), ("removed", counts.removed),
-        ] where value > 0 {
+        for (kind, value) in outcome.counts.named where kind != "unchanged" && value > 0 {
             Counter(label: "sumsync_changes_total", dimensions: [("kind", kind)], factory: factory).increment(by: value)
         }
         if outcome.result != .failed {
@@ -61,14 +56,9 @@ package final class SiteMetrics: Sendable {
             return counted != version
         }
         guard stale else { return }
-        let rows =
-            (try? store.pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT classification, count(*) AS n FROM updates GROUP BY classification")
-            }) ?? []
+        let counts = (try? store.countsByClassification()) ?? [:]
         var seen: Set<String> = []
-        for row in rows {
-            let name: String = row["classification"]
-            let count: Int = row["n"]
+        for (name, count) in counts {
             seen.insert(name)
             Gauge(label: "sumsync_updates", dimensions: [("classification", name)], factory: factory).record(count)
         }

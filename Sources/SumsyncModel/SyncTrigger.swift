@@ -40,6 +40,18 @@ public struct ChangeCounts: Sendable, Equatable, Codable {
 
     /// Updates the site holds after the sync (every kind but removed, plus unchanged).
     public var held: Int { new + revised + expired + superseded + unchanged }
+
+    /// Each count with its name, in the order messages, journal fields and metrics use: new, revised,
+    /// expired, superseded, removed, unchanged.
+    public var named: [(name: String, count: Int)] {
+        [
+            ("new", new), ("revised", revised), ("expired", expired), ("superseded", superseded),
+            ("removed", removed), ("unchanged", unchanged),
+        ]
+    }
+
+    /// `3 new, 1 revised, 0 expired, 0 superseded, 2 removed, 994 unchanged`.
+    public var summary: String { named.map { "\($0.count) \($0.name)" }.joined(separator: ", ") }
 }
 
 /// The kinds of change a sync records per update, in precedence order: an update that is both new and

@@ -79,10 +79,8 @@ package final class CatalogApplier {
         // Fields follow the record only when its revision is higher than the stored one:
         // equal or lower revisions leave the stored update as it is.
         let newer = "excluded.revision > updates.revision"
-        let fields = [
-            "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
-            "released_epoch", "revised", "supersedes", "size", "url", "description",
-        ]
+        let content = UpdateColumn.allCases.filter(\.isContent)
+        let fields = content.map(\.name)
         // Upstream's expiry counts whatever the revision, and is final.
         let assignments =
             fields.map { "\($0) = CASE WHEN \(newer) THEN excluded.\($0) ELSE updates.\($0) END" }
@@ -90,8 +88,8 @@ package final class CatalogApplier {
         self.upsert = try RawStatement(
             db,
             sql: """
-                INSERT INTO updates (\(RecordParameters.columns.joined(separator: ", ")))
-                VALUES (\(RecordParameters.placeholders))
+                INSERT INTO updates (\(UpdateColumn.names))
+                VALUES (\(UpdateColumn.placeholders))
                 ON CONFLICT(id) DO UPDATE SET
                     seen_sync = excluded.seen_sync,
                     \(assignments.joined(separator: ",\n"))
@@ -101,15 +99,16 @@ package final class CatalogApplier {
         self.insert = try RawStatement(
             db,
             sql:
-                "INSERT INTO updates (\(RecordParameters.columns.joined(separator: ", "))) VALUES (\(RecordParameters.placeholders))"
+                "INSERT INTO updates (\(UpdateColumn.names)) VALUES (\(UpdateColumn.placeholders))"
         )
         // The upsert's assignments for a higher revision, from the same numbered parameters.
-        let newerAssignments = fields.map { "\($0) = ?\(RecordParameters.columns.firstIndex(of: $0)! + 1)" }
+        let newerAssignments = content.map { "\($0.name) = ?\($0.rawValue)" }
         self.updateNewer = try RawStatement(
             db,
             sql: """
-                UPDATE updates SET seen_sync = ?19, \(newerAssignments.joined(separator: ", ")),
-                    upstream_expired = max(upstream_expired, ?14), revision = ?2
+                UPDATE updates SET seen_sync = ?\(UpdateColumn.seenSync.rawValue), \(newerAssignments.joined(separator: ", ")),
+                    upstream_expired = max(upstream_expired, ?\(UpdateColumn.upstreamExpired.rawValue)),
+                    revision = ?\(UpdateColumn.revision.rawValue)
                 WHERE id = ?1
                 """
         )
@@ -245,13 +244,13 @@ package final class CatalogApplier {
             }
         }
         if previous == nil {
-            RecordParameters.bind(
+            UpdateColumn.bind(
                 upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes,
                 seenSync: syncNumber)
             try upsert.run()
         } else if isNew || record.revision > storedRevision {
             let statement = isNew ? insert : updateNewer
-            RecordParameters.bind(
+            UpdateColumn.bind(
                 statement, record, languages: JSONText.array(record.languages), supersedes: supersedes,
                 seenSync: syncNumber)
             try statement.run()

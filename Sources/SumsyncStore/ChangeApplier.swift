@@ -36,16 +36,17 @@ package struct ChangeApplier: Sendable {
         let syncNumber = try Int.fetchOne(db, sql: "SELECT sync_counter FROM site_state WHERE id = 1") ?? 1
         let versionBefore = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
-        let columns = RecordParameters.columns.joined(separator: ", ")
+        let columns = UpdateColumn.names
+        let whole = UpdateColumn.allCases.count
         let insert = try RawStatement(
-            db, sql: "INSERT INTO updates (\(columns)) VALUES (\(RecordParameters.placeholders))")
-        let update = try RawStatement(db, sql: "UPDATE updates SET \(RecordParameters.assignments) WHERE id = ?1")
+            db, sql: "INSERT INTO updates (\(columns)) VALUES (\(UpdateColumn.placeholders))")
+        let update = try RawStatement(db, sql: "UPDATE updates SET \(UpdateColumn.assignments) WHERE id = ?1")
         // An empty site's first snapshot from a stream that carries supersedence: rows are written whole,
         // and the pairs from each record's list, so supersedence needs no second pass.
         let insertWhole = try RawStatement(
             db,
             sql:
-                "INSERT INTO updates (\(columns), superseded_by, superseded_released) VALUES (\(RecordParameters.placeholders), ?20, ?21)"
+                "INSERT INTO updates (\(columns), superseded_by, superseded_released) VALUES (\(UpdateColumn.placeholders), ?\(whole + 1), ?\(whole + 2))"
         )
         let pair = try RawStatement(
             db, sql: "INSERT INTO supersessions (target, by_id, by_released) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
@@ -55,7 +56,7 @@ package struct ChangeApplier: Sendable {
         // What is stored, column by column (the record's columns after `id`), decides the change kind
         // and whether to write at all.
         let lookup = try RawStatement(
-            db, sql: "SELECT \(RecordParameters.columns[1..<18].joined(separator: ", ")) FROM updates WHERE id = ?1")
+            db, sql: "SELECT \(UpdateColumn.stored.map(\.name).joined(separator: ", ")) FROM updates WHERE id = ?1")
         let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
         let marker = try ChangeLog.Marker(db)
         let tracker = try Supersedence.Tracker(db)
@@ -119,12 +120,12 @@ package struct ChangeApplier: Sendable {
                         }
                     }
                     guard takesSupersedence else {
-                        RecordParameters.bind(
+                        UpdateColumn.bind(
                             insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                         try insert.run()
                         return
                     }
-                    RecordParameters.bind(
+                    UpdateColumn.bind(
                         insertWhole, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                     try insertWhole.run()
                     for target in record.supersedes where target != record.id {
@@ -138,19 +139,21 @@ package struct ChangeApplier: Sendable {
                 lookup.bind(1, record.id)
                 guard try lookup.step() else {
                     lookup.reset()
-                    RecordParameters.bind(
+                    UpdateColumn.bind(
                         insert, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                     try insert.run()
                     try marker.mark(record.id, .new)
                     try tracker.wrote(record.id, before: nil, after: after)
                     return
                 }
-                let same = Self.holds(lookup, record, languages: languages, supersedes: supersedes)
-                let wasExpired = lookup.bool(13)
-                let before = Supersedence.Stored(supersedes: lookup.text(11), releasedEpoch: lookup.int64(9))
+                let same = UpdateColumn.holds(lookup, record, languages: languages, supersedes: supersedes)
+                let wasExpired = lookup.bool(UpdateColumn.expired.storedPosition)
+                let before = Supersedence.Stored(
+                    supersedes: lookup.text(UpdateColumn.supersedes.storedPosition),
+                    releasedEpoch: lookup.int64(UpdateColumn.releasedEpoch.storedPosition))
                 lookup.reset()
                 if !same {
-                    RecordParameters.bind(
+                    UpdateColumn.bind(
                         update, record, languages: languages, supersedes: supersedes, seenSync: syncNumber)
                     try update.run()
                     try marker.mark(record.id, !wasExpired && record.expired ? .expired : .revised)
@@ -225,18 +228,6 @@ package struct ChangeApplier: Sendable {
         return (counts, version)
     }
 
-    /// Whether the row `lookup` stands on (the record's columns after `id`) holds exactly `record`.
-    private static func holds(_ lookup: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?)
-        -> Bool
-    {
-        lookup.holds(0, Int64(record.revision)) && lookup.holds(1, record.title) && lookup.holds(2, record.product)
-            && lookup.holds(3, record.classification) && lookup.holds(4, languages) && lookup.holds(5, record.kb)
-            && lookup.holds(6, record.bulletin) && lookup.holds(7, record.severity) && lookup.holds(8, record.released)
-            && lookup.holds(9, record.releasedEpoch) && lookup.holds(10, record.revised) && lookup.holds(11, supersedes)
-            && lookup.holds(12, record.expired ? 1 : 0) && lookup.holds(13, record.expired ? 1 : 0)
-            && lookup.holds(14, record.size) && lookup.holds(15, record.url) && lookup.holds(16, record.description)
-    }
-
     /// The id of a removal line, `{"removed":"<id>"}`: read in place when it is written the way
     /// ``ChangeFeed`` writes it, decoded as JSON otherwise (ids compare lowercased, as stored).
     private func removedID(_ bytes: UnsafeRawBufferPointer, line number: Int, decoder: JSONDecoder) throws -> String {
@@ -266,7 +257,7 @@ package struct ChangeApplier: Sendable {
 }
 
 /// The `superseded_by` and `superseded_released` a change stream's record carries last, in the shape
-/// ``UpdateRow/writeLine(_:from:into:)`` writes them: `,"superseded_by":"<id>","superseded_released":<n>}`.
+/// ``UpdateColumn/writeLine(_:from:into:)`` writes them: `,"superseded_by":"<id>","superseded_released":<n>}`.
 /// Read from the line's end, so the catalog parser needs no fields it would otherwise ignore.
 package enum SupersededTail {
     enum Reading: Equatable {

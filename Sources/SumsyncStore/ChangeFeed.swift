@@ -136,7 +136,8 @@ package enum ChangeFeed {
             // One pass: every id changed since `since` with its row, or without one when it is gone (a
             // removal); removals follow the rows, so they wait in memory (ids only). Rows come in id
             // order, also in a full snapshot: a child then fills its empty table and id index in order.
-            let columns = UpdateRow.columns.map { "u.\($0)" }.joined(separator: ", ")
+            let columns = (UpdateColumn.lineColumns.map(\.name) + ["superseded_by", "superseded_released"])
+                .map { "u.\($0)" }.joined(separator: ", ")
             let rowsSQL =
                 full
                 ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.id"
@@ -185,7 +186,7 @@ package enum ChangeFeed {
                     removedIDs.append(rows.text(0) ?? "")
                     continue
                 }
-                UpdateRow.writeLine(rows, from: 1, into: &writer)
+                UpdateColumn.writeLine(rows, from: 1, into: &writer)
                 try emit(writer.out)
                 emitted += 1
             }
@@ -206,75 +207,5 @@ package enum ChangeFeed {
             )
             return header
         }
-    }
-}
-
-/// Stored update rows as catalog records.
-package enum UpdateRow {
-    /// The columns ``writeLine(_:from:into:)`` reads, in this order.
-    static let columns = [
-        "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
-        "revised", "supersedes", "expired", "size", "url", "description", "superseded_by", "superseded_released",
-    ]
-
-    /// Writes the catalog line of a row selected with ``columns`` from column `first` on (replacing the
-    /// writer's contents), straight from the stored bytes: `languages` and `supersedes` are stored as the
-    /// JSON arrays the line needs. `expired` is this site's own verdict (upstream's, or superseded long enough), so
-    /// children mirror it rather than recompute it with their own clocks.
-    static func writeLine(_ row: RawStatement, from first: Int32 = 0, into writer: inout CatalogJSONWriter) {
-        writer.out.removeAll(keepingCapacity: true)
-        writer.raw("{")
-        writer.key("id", first: true)
-        text(row, first, into: &writer)
-        writer.key("revision")
-        writer.integer(row.int64(first + 1))
-        for (column, key) in [(2, "title"), (3, "product"), (4, "classification")] as [(Int32, StaticString)] {
-            writer.key(key)
-            text(row, first + column, into: &writer)
-        }
-        writer.key("languages")
-        array(row, first + 5, into: &writer)
-        for (column, key) in [(6, "kb"), (7, "bulletin"), (8, "severity"), (9, "released"), (10, "revised")]
-            as [(Int32, StaticString)]
-        where !row.isNull(first + column) {
-            writer.key(key)
-            text(row, first + column, into: &writer)
-        }
-        if !row.isNull(first + 11) {
-            writer.key("supersedes")
-            array(row, first + 11, into: &writer)
-        }
-        writer.key("expired")
-        writer.raw(row.bool(first + 12) ? "true" : "false")
-        if let size = row.int64OrNil(first + 13) {
-            writer.key("size")
-            writer.integer(size)
-        }
-        for (column, key) in [(14, "url"), (15, "description")] as [(Int32, StaticString)]
-        where !row.isNull(first + column) {
-            writer.key(key)
-            text(row, first + column, into: &writer)
-        }
-        // Last, in this shape, so an empty child reads them from the line's end (see ``SupersededTail``).
-        if !row.isNull(first + 16) {
-            writer.key("superseded_by")
-            text(row, first + 16, into: &writer)
-            writer.key("superseded_released")
-            writer.integer(row.int64(first + 17))
-        }
-        writer.raw("}")
-    }
-
-    private static func text(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
-        writer.string(utf8: row.utf8(column) ?? UnsafeBufferPointer(start: nil, count: 0))
-    }
-
-    /// A stored list (written by ``JSONText/array(_:)``) as it stands; anything else re-encoded.
-    private static func array(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
-        guard let utf8 = row.utf8(column), utf8.first == UInt8(ascii: "["), utf8.last == UInt8(ascii: "]") else {
-            writer.stringArray(JSONText.decodeArray(row.text(column) ?? "[]"))
-            return
-        }
-        writer.out.append(contentsOf: utf8)
     }
 }

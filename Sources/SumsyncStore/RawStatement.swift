@@ -120,51 +120,5 @@ package struct RawStatement {
     }
 }
 
-/// The `updates` columns one catalog record fills, bound as the numbered parameters `?1` … `?19` in
-/// this order, so an `INSERT` and an `UPDATE … WHERE id = ?1` share one binding.
-package enum RecordParameters {
-    static let columns = [
-        "id", "revision", "title", "product", "classification", "languages", "kb", "bulletin", "severity", "released",
-        "released_epoch", "revised", "supersedes", "upstream_expired", "expired", "size", "url", "description",
-        "seen_sync",
-    ]
-
-    /// `?1, ?2, …, ?19`.
-    static var placeholders: String {
-        (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
-    }
-
-    /// `revision = ?2, …` for every column but `id`.
-    static var assignments: String {
-        columns.enumerated().dropFirst().map { "\($1) = ?\($0 + 1)" }.joined(separator: ", ")
-    }
-
-    /// Binds `record` (with `languages` and `supersedes` as their stored JSON text); `expired` fills both
-    /// `upstream_expired` and `expired`.
-    static func bind(
-        _ statement: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?, seenSync: Int
-    ) {
-        statement.bind(1, record.id)
-        statement.bind(2, record.revision)
-        statement.bind(3, record.title)
-        statement.bind(4, record.product)
-        statement.bind(5, record.classification)
-        statement.bind(6, languages)
-        statement.bind(7, record.kb)
-        statement.bind(8, record.bulletin)
-        statement.bind(9, record.severity)
-        statement.bind(10, record.released)
-        statement.bind(11, record.releasedEpoch)
-        statement.bind(12, record.revised)
-        statement.bind(13, supersedes)
-        statement.bind(14, record.expired)
-        statement.bind(15, record.expired)
-        statement.bind(16, record.size)
-        statement.bind(17, record.url)
-        statement.bind(18, record.description)
-        statement.bind(19, seenSync)
-    }
-}
-
 /// SQLite copies the bound bytes (the Swift string's buffer lives only during the bind call).
 private let rawTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

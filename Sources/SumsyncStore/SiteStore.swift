@@ -10,8 +10,9 @@ public final class SiteStore: Sendable {
     /// The file name inside the state folder.
     public static let fileName = "site.sqlite"
 
-    /// The underlying pool: one writer, concurrent readers.
-    public let pool: DatabasePool
+    /// The underlying pool: one writer, concurrent readers; only this module runs SQL on it (the layers
+    /// above call its intent methods).
+    let pool: DatabasePool
     /// The database file.
     public let path: String
     /// A connection of its own for checkpoints, so they never hold up the pool's writer (nil when read-only).

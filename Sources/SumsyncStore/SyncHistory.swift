@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import SumsyncFormats
 import SumsyncModel
 
@@ -64,6 +65,35 @@ public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
 }
 
 extension SiteStore {
+    /// Runs one sync of any kind (catalog, parent pull, import) inside its history row: recorded as
+    /// started, then finished with `work`'s outcome. `work` throwing is a failed sync at the version the
+    /// site had. Never throws: a sync that cannot even be recorded is a failed outcome.
+    package func recordingHistory(
+        id: String, site: SiteCode, trigger: SyncTrigger, logger: Logger, now: @Sendable () -> Date = Date.init,
+        _ work: () async throws(SyncError) -> SyncOutcome
+    ) async -> SyncOutcome {
+        let before = (try? catalogVersion()) ?? 0
+        let began = ContinuousClock.now
+        do {
+            try recordSyncStarted(id: id, site: site, trigger: trigger, at: now())
+        } catch {
+            return SyncOutcome(result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
+        }
+        var outcome: SyncOutcome
+        do {
+            outcome = try await work()
+        } catch {
+            outcome = SyncOutcome(result: .failed, catalogVersion: before, error: error.message)
+        }
+        do {
+            try recordSyncFinished(
+                id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now(), began: began)
+        } catch {
+            logger.error("Cannot record the end of sync \(id): \(error)")
+        }
+        return outcome
+    }
+
     /// Records that a sync started (its own small transaction, so it survives the sync's rollback).
     package func recordSyncStarted(id: String, site: SiteCode, trigger: SyncTrigger, at date: Date) throws {
         try pool.write { db in

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import GRDB
 import Logging
 import SumsyncFormats
 import SumsyncModel
@@ -34,29 +33,10 @@ package struct BundleImporter {
         id: String, request: Request, config: HierarchyConfig, progress: SyncProgress, logger: Logger,
         now: @Sendable () -> Date = Date.init
     ) async -> SyncEngine.Outcome {
-        let before = (try? store.catalogVersion()) ?? 0
-        let began = ContinuousClock.now
-        do {
-            try store.recordSyncStarted(id: id, site: site, trigger: .import, at: now())
-        } catch {
-            return SyncEngine.Outcome(
-                result: .failed, catalogVersion: before, error: "cannot record the sync: \(error)")
+        await store.recordingHistory(id: id, site: site, trigger: .import, logger: logger, now: now) {
+            () throws(SyncError) in
+            try await apply(id: id, request: request, config: config, progress: progress, logger: logger, now: now)
         }
-        var outcome: SyncEngine.Outcome
-        do {
-            outcome = try await apply(
-                id: id, request: request, config: config, progress: progress, logger: logger, now: now)
-        } catch {
-            outcome = SyncEngine.Outcome(result: .failed, catalogVersion: before, error: error.message)
-        }
-        do {
-            try store.recordSyncFinished(
-                id: id, result: outcome.result, counts: outcome.counts, error: outcome.error, at: now(), began: began
-            )
-        } catch {
-            logger.error("Cannot record the end of sync \(id): \(error)")
-        }
-        return outcome
     }
 
     private func apply(
@@ -128,12 +108,11 @@ package struct BundleImporter {
         let verifier = BundleVerifier(trustedKeys: [], filter: manifest.filter)
         let applied: (ChangeCounts, Int)
         do {
-            applied = try await store.pool.write { [applier] db in
-                // Checked again inside the transaction: the version the delta applies to is this one.
-                let current = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
+            // Checked again inside the transaction: the version the delta applies to is this one.
+            let result = try await store.apply(applier, progress: progress) { current in
                 try verifier.checkRange(manifest, currentVersion: current)
-                return try applier.apply(db, progress: progress)
             }
+            applied = (result.counts, result.version)
         } catch let error as SyncError {
             throw error
         } catch let error as BundleError {

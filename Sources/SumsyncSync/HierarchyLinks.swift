@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 import SumsyncModel
 import SumsyncStore
@@ -212,27 +211,10 @@ package actor HierarchyLinks {
     // MARK: Persistence
 
     private static func loadReports(_ store: SiteStore) throws -> [String: SiteStatus] {
-        try store.pool.read { db in
-            var result: [String: SiteStatus] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT site, report FROM site_reports") {
-                let text: String = row["report"]
-                if let status = try? JSONDecoder().decode(SiteStatus.self, from: Data(text.utf8)) {
-                    result[row["site"]] = status
-                }
-            }
-            return result
-        }
+        try store.siteReports()
     }
 
     private static func saveReports(_ reports: [String: SiteStatus], _ store: SiteStore) throws {
-        let encoder = JSONEncoder()
-        try store.pool.write { db in
-            for (site, status) in reports {
-                let text = String(decoding: try encoder.encode(status), as: UTF8.self)
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO site_reports (site, report) VALUES (?, ?)", arguments: [site, text]
-                )
-            }
-        }
+        try store.saveSiteReports(reports)
     }
 }

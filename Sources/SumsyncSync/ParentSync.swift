@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import GRDB
 import Logging
 import SumsyncFormats
 import SumsyncModel
@@ -50,13 +49,7 @@ package struct ParentSync {
         let newVersion: Int
         var appliedPhases = PhaseTimes()
         do {
-            let applied = try await store.pool.write { db in
-                var phases = PhaseTimes()
-                let (counts, version) = try apply.apply(db, progress: progress, phases: &phases)
-                return (counts, version, phases)
-            }
-            (counts, newVersion) = (applied.0, applied.1)
-            appliedPhases = applied.2
+            (counts, newVersion, appliedPhases) = try await store.apply(apply, progress: progress)
         } catch let error as SyncError {
             throw error
         } catch let error as CatalogError {

@@ -7,15 +7,11 @@ public enum ChangeStreamBenchmark {
     /// Applies the change stream at `feed` to the site database at `database` in one transaction, as a
     /// child does, and returns how long its phases took: `sumsync-bench apply-feed`, for profiling the
     /// child's side of a delta without a hierarchy around it.
-    public static func apply(database: String, feed: String) throws -> String {
+    public static func apply(database: String, feed: String) async throws -> String {
         let store = try SiteStore(path: database)
         let applier = ChangeApplier(path: feed, source: "file \(feed)")
         var outer = PhaseTimes()
-        let (counts, version, inner) = try store.pool.write { db in
-            var phases = PhaseTimes()
-            let (counts, version) = try applier.apply(db, progress: SyncProgress(), phases: &phases)
-            return (counts, version, phases)
-        }
+        let (counts, version, inner) = try await store.apply(applier, progress: SyncProgress())
         outer.mark("apply+commit")
         let log = (try? FileManager.default.attributesOfItem(atPath: database + "-wal")[.size] as? Int) ?? 0
         return

@@ -4,7 +4,7 @@ import SumsyncTestSupport
 
 /// `sumsync-bench`: tools for `make bench` and `make demo` (not installed).
 @main
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsync-bench",
         abstract: "Development tools: generate realistic catalogs for the demo and benchmarks.",
@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    struct ApplyFeed: ParsableCommand {
+    struct ApplyFeed: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "apply-feed",
             abstract:
@@ -54,8 +54,8 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "The change stream (a saved `changes-*.feed`).")
         var feed: String
 
-        func run() throws {
-            print(try ChangeStreamBenchmark.apply(database: database, feed: feed))
+        func run() async throws {
+            print(try await ChangeStreamBenchmark.apply(database: database, feed: feed))
         }
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import SumsyncFormats
 import SumsyncModel
-import SumsyncStore
 import Synchronization
 
 /// Reads a catalog on a thread of its own while the sync's database thread writes, for a delta through
