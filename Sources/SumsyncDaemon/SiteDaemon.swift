@@ -12,6 +12,7 @@ import SumsyncSchedule
 import SumsyncStore
 import SumsyncSync
 import SystemdKit
+import UnixSignals
 
 /// One site's `sumsyncd`: config, site database, the site-to-site listener, the control socket, signals
 /// and the service manager protocol, wired together.
@@ -116,8 +117,11 @@ public actor SiteDaemon {
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
             )
         }
-        let signals = SignalStream([SIGHUP, SIGUSR1, SIGTERM, SIGINT])
-        defer { signals.cancel() }
+        // Ignored first, so a signal that arrives before the loop below takes it is queued in the
+        // sequence rather than killing the process.
+        let trapped: [UnixSignal] = [.sighup, .sigusr1, .sigterm, .sigint]
+        for unixSignal in trapped { signal(unixSignal.rawValue, SIG_IGN) }
+        let signals = await UnixSignalsSequence(trapping: trapped)
         try removeStaleControlSocket()
         try checkSiteAddress()
         let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
@@ -142,8 +146,8 @@ public actor SiteDaemon {
                     }
                     guard !Task.isCancelled else { return }
                     await self.becameReady()
-                    for await number in signals.signals {
-                        await self.handle(signal: number, group: group)
+                    for await unixSignal in signals {
+                        await self.handle(signal: unixSignal.rawValue, group: group)
                     }
                 }
                 // The service group ends first: after a graceful shutdown, or with a listener's error.
@@ -227,7 +231,7 @@ public actor SiteDaemon {
                     ConfigIssue(file: options.configPath, keyPath: "site", message: "site \(site) is no longer listed")
                 ])
             }
-            if let before = config.role(of: site), let after = fresh.role(of: site), before != after {
+            if let before = config.role(of: site), let after = fresh.role(of: site), !before.isSameKind(as: after) {
                 throw ConfigError(issues: [
                     ConfigIssue(
                         file: options.configPath, keyPath: "site",

@@ -1,7 +1,8 @@
 /// What a site does in its hierarchy, worked out once per config load: where its updates come from.
 ///
-/// A daemon takes its role at start; a reload that would change it is refused (restart to apply), since
-/// the listeners, schedule and links of a top-level site and of a child differ.
+/// A daemon takes its kind of role at start; a reload that would change it is refused (restart to
+/// apply), since the schedule, sources and links of a top-level site and of a child differ. A child may
+/// be given another parent by a reload.
 public enum SiteRole: Sendable, Equatable, CustomStringConvertible {
     /// The top-level site, syncing from its upstream sources on a schedule or on demand.
     case top
@@ -14,6 +15,15 @@ public enum SiteRole: Sendable, Equatable, CustomStringConvertible {
     public var parent: SiteCode? {
         if case .child(let parent) = self { return parent }
         return nil
+    }
+
+    /// Whether `other` is the same kind of site: both the top, both the disconnected top, or both
+    /// children (of any parent: a child moved to another parent keeps its kind).
+    public func isSameKind(as other: SiteRole) -> Bool {
+        switch (self, other) {
+        case (.top, .top), (.disconnectedTop, .disconnectedTop), (.child, .child): true
+        default: false
+        }
     }
 
     /// `the top-level site`, `the disconnected top-level site`, `a child of CAS`.

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import GRDB
 import NIOCore
 import SumsyncFormats
 import SumsyncModel
@@ -19,16 +18,13 @@ public enum BundleExporter {
         store: SiteStore, site: SiteCode, since: Int?, filter: UpdateFilter, key: BundleSigningKey, output: String,
         now: Date = Date()
     ) throws(BundleError) -> BundleManifest {
-        let state: (version: Int, floor: Int, fingerprint: String?)
+        let state: SiteStore.State
         do {
-            state = try store.pool.read { db in
-                let row = try Row.fetchOne(db, sql: "SELECT * FROM site_state WHERE id = 1")!
-                return (row["catalog_version"], row["change_log_floor"], row["filter_fingerprint"])
-            }
+            state = try store.state()
         } catch {
             throw BundleError(.cannotExport, "cannot read the site database \(store.path): \(error)")
         }
-        if let fingerprint = state.fingerprint, fingerprint != filter.fingerprint {
+        if let fingerprint = state.filterFingerprint, fingerprint != filter.fingerprint {
             throw BundleError(
                 .cannotExport,
                 "site \(site)'s database was last synced with another filter than the config's [sync] (\(filter.readable)); sync it first, so that the bundle holds what its manifest says"
@@ -70,9 +66,7 @@ public enum BundleExporter {
         url: String, site: SiteCode, filter: UpdateFilter, skipInvalid: Bool, key: BundleSigningKey, output: String,
         idleTimeout: Duration = .seconds(60), httpClient: HTTPClient = .shared, now: Date = Date()
     ) async throws(BundleError) -> BundleManifest {
-        let source = try await CatalogSource.open(
-            url, downloadBeside: output, idleTimeout: idleTimeout, httpClient: httpClient
-        )
+        let source = try await fetchCatalog(url, beside: output, idleTimeout: idleTimeout, httpClient: httpClient)
         defer { source.remove() }
         let writer = try BundleWriter(output: output)
         var lines = 0
@@ -128,69 +122,30 @@ public enum BundleExporter {
         )
         return try writer.finish(manifest, key: key)
     }
-}
 
-/// An upstream catalog as a local file: a `file://` path as it is, an `http(s)://` one downloaded.
-package struct CatalogSource {
-    let path: String
-    let temporary: Bool
-
-    static func open(
-        _ url: String, downloadBeside output: String, idleTimeout: Duration, httpClient: HTTPClient
-    ) async throws(BundleError) -> CatalogSource {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else {
+    /// The catalog at `url` as a local file: where it lies for `file://`, else downloaded beside `output`
+    /// by the one catalog downloader a sync uses too.
+    private static func fetchCatalog(
+        _ url: String, beside output: String, idleTimeout: Duration, httpClient: HTTPClient
+    ) async throws(BundleError) -> UpstreamSnapshot {
+        guard let scheme = URL(string: url)?.scheme?.lowercased(), ["file", "http", "https"].contains(scheme) else {
             throw BundleError(.cannotExport, "invalid catalog URL \(url): use file:///PATH, http:// or https://")
         }
-        switch scheme {
-        case "file":
-            return CatalogSource(path: parsed.path, temporary: false)
-        case "http", "https":
-            let folder = (output as NSString).deletingLastPathComponent
-            let path = ((folder.isEmpty ? "." : folder) as NSString)
-                .appendingPathComponent(".catalog-\(UUID().uuidString.prefix(8)).download")
-            do {
-                try await download(url, to: path, idleTimeout: idleTimeout, httpClient: httpClient)
-            } catch {
-                unlink(path)
-                throw error
+        let folder = (output as NSString).deletingLastPathComponent
+        let download = ((folder.isEmpty ? "." : folder) as NSString)
+            .appendingPathComponent(".catalog-\(UUID().uuidString.prefix(8)).download")
+        let source = CatalogUpstream(
+            url: url, httpClient: httpClient, downloadPath: download, idleTimeout: idleTimeout)
+        do throws(SyncError) {
+            guard
+                case .snapshot(let snapshot) = try await source.fetch(
+                    since: UpstreamState(), full: true, progress: SyncProgress())
+            else {
+                throw SyncError("\(url) answered 304 Not Modified to an unconditional request")
             }
-            return CatalogSource(path: path, temporary: true)
-        default:
-            throw BundleError(.cannotExport, "invalid catalog URL \(url): use file:///PATH, http:// or https://")
-        }
-    }
-
-    private static func download(
-        _ url: String, to path: String, idleTimeout: Duration, httpClient: HTTPClient
-    ) async throws(BundleError) {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "User-Agent", value: "sumsync")
-        request.headers.add(name: "Accept-Encoding", value: "gzip")
-        do {
-            let response = try await httpClient.execute(request, timeout: .minutes(30))
-            guard response.status == .ok else {
-                throw BundleError(
-                    .cannotExport, "\(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase)")
-            }
-            let expected = response.headers.first(name: "Content-Length").flatMap(Int.init)
-            let received = try await ResponseDownload.write(
-                response, to: path, progress: SyncProgress(), idleTimeout: idleTimeout,
-                stalled: { SyncError("\(url) sent nothing for \(idleTimeout.components.seconds) s") }
-            )
-            if let expected, received != expected {
-                throw BundleError(
-                    .cannotExport, "\(url) sent \(received) of \(expected) bytes; the download was cut short")
-            }
-        } catch let error as BundleError {
-            throw error
-        } catch let error as SyncError {
-            throw BundleError(.cannotExport, "cannot fetch the catalog \(url): \(error.message)")
+            return snapshot
         } catch {
-            throw BundleError(.cannotExport, "cannot fetch the catalog \(url): \(CatalogFetcher.describe(error))")
+            throw BundleError(.cannotExport, "cannot fetch the catalog \(url): \(error.message)")
         }
-    }
-
-    func remove() {
-        if temporary { unlink(path) }
     }
 }

@@ -7,7 +7,7 @@ import SumsyncModel
 /// Gets the upstream catalog to a local file: `file://` as it is, `http(s)://` downloaded (streamed to
 /// the state folder) with `If-None-Match`/`If-Modified-Since`, so an unchanged upstream costs one request.
 package struct CatalogFetcher {
-    enum Outcome {
+    package enum Outcome {
         /// HTTP 304: upstream has not changed since the validators we sent.
         case unchanged
         /// The catalog is at `path`; `temporary` files are removed after the sync.
@@ -15,7 +15,8 @@ package struct CatalogFetcher {
     }
 
     let httpClient: HTTPClient
-    let downloadFolder: String
+    /// Where a downloaded catalog goes (removed again after the sync, or when the download fails).
+    let downloadPath: String
     /// How long the upstream may send nothing before the download fails.
     var idleTimeout: Duration = .seconds(60)
 
@@ -47,7 +48,7 @@ package struct CatalogFetcher {
         request.headers.add(name: "Accept-Encoding", value: "gzip")
         if let etag { request.headers.add(name: "If-None-Match", value: etag) }
         if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }
-        let path = (downloadFolder as NSString).appendingPathComponent("catalog.download")
+        let path = downloadPath
         do {
             let response = try await httpClient.execute(request, timeout: .minutes(30))
             if response.status == .notModified { return .unchanged }
