@@ -164,7 +164,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SumsyncCoreTests",
-            dependencies: ["SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync", "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SystemdKit"]
+            dependencies: [
+                "SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync",
+                "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SystemdKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .testTarget(
             name: "SumsyncIntegrationTests",

@@ -22,10 +22,8 @@ public struct ControlClient: Sendable {
         public let description: String
     }
 
-    /// Sends one request and returns the status and body.
-    public func send(method: HTTPMethod = .GET, path: String, timeout: TimeAmount = .seconds(10)) async throws(Failure)
-        -> (status: Int, body: Data)
-    {
+    /// The request URL of `path` on the control socket; a missing socket means no daemon runs.
+    private func url(for path: String) throws(Failure) -> URL {
         guard FileManager.default.fileExists(atPath: socketPath) else {
             throw Failure(
                 description:
@@ -35,6 +33,14 @@ public struct ControlClient: Sendable {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             throw Failure(description: "invalid control socket path \(socketPath)")
         }
+        return url
+    }
+
+    /// Sends one request and returns the status and body.
+    public func send(method: HTTPMethod = .GET, path: String, timeout: TimeAmount = .seconds(10)) async throws(Failure)
+        -> (status: Int, body: Data)
+    {
+        let url = try url(for: path)
         do {
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = method
@@ -62,15 +68,7 @@ extension ControlClient {
     /// Sends one request and calls `body` with each line of the answer as it arrives; a non-2xx answer
     /// throws its error message.
     public func stream(method: HTTPMethod, path: String, _ body: (Data) throws -> Void) async throws(Failure) {
-        guard FileManager.default.fileExists(atPath: socketPath) else {
-            throw Failure(
-                description:
-                    "no sumsyncd is running for site \(site): no control socket at \(socketPath) (start it with `systemctl start sumsyncd@\(site)`)"
-            )
-        }
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
-            throw Failure(description: "invalid control socket path \(socketPath)")
-        }
+        let url = try url(for: path)
         do {
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = method

@@ -3,6 +3,20 @@ import SumsyncModel
 
 /// The JSON messages of the control socket between `sumsyncctl` and `sumsyncd` (HTTP over a Unix socket).
 public enum ControlProtocol {
+    /// `path` with `query` as its query string, each value percent-encoded but for RFC 3986's
+    /// unreserved characters (so `+`, `&`, `=` and spaces in a file name survive the trip):
+    /// `/v1/import?path=/srv/a%20b.bundle&force=false`.
+    public static func uri(_ path: String, query: KeyValuePairs<String, String>) -> String {
+        var unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        unreserved.insert(charactersIn: "/-._~")
+        var components = URLComponents()
+        components.path = path
+        components.percentEncodedQueryItems = query.map { name, value in
+            URLQueryItem(name: name, value: value.addingPercentEncoding(withAllowedCharacters: unreserved) ?? value)
+        }
+        return components.string ?? path
+    }
+
     /// `GET /v1/ping`.
     public static let pingPath = "/v1/ping"
     /// `POST /v1/sync?full=true|false&wait=true|false`.

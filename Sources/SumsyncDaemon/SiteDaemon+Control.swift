@@ -28,7 +28,7 @@ extension SiteDaemon {
     /// Answers NDJSON that follows the sync `accepted` names to its end: the `accepted` line, `queued`
     /// and `progress` lines while it waits and runs, and the `finished` line with its outcome.
     nonisolated func followSync(_ accepted: ControlProtocol.SyncEvent) async -> Response {
-        let coordinator = await self.coordinator!
+        let coordinator = await self.coordinator
         let id = accepted.syncID
         let (lines, continuation) = AsyncStream<ByteBuffer>.makeStream()
         let follower = Task {

@@ -37,7 +37,7 @@ extension SiteDaemon {
             )
         }
         let job = BundleImporter.Request(path: path, force: force)
-        let coordinator = await self.coordinator!
+        let coordinator = await self.coordinator
         let answer = await coordinator.requestExclusive(.import) { id, trigger, full, progress in
             await self.runSync(id: id, trigger: trigger, full: full, progress: progress) { config, logger in
                 let outcome = await self.importer().run(

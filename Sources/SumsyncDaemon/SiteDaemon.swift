@@ -31,8 +31,9 @@ public actor SiteDaemon {
     nonisolated let loggerAtStart: Logger
     let startedAt = ContinuousClock.now
     let httpClient: HTTPClient
-    /// Made at the start of ``run()``; runs every sync.
-    var coordinator: SyncCoordinator!
+    /// Runs this site's syncs one at a time; made on first use, so that it exists before any route or
+    /// signal can ask for it.
+    lazy var coordinator: SyncCoordinator = makeCoordinator()
     var lastOutcome: SyncEngine.Outcome?
     /// When the schedule fires next (top-level site with a schedule).
     var nextScheduledRun: Date?
@@ -111,7 +112,6 @@ public actor SiteDaemon {
 
     /// Serves until SIGTERM or SIGINT; returns after a clean stop, throws when a listener cannot start.
     public func run() async throws(DaemonError) {
-        coordinator = makeCoordinator()
         if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
             logger.warning(
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
@@ -219,47 +219,6 @@ public actor SiteDaemon {
         default:
             break
         }
-    }
-
-    /// Reads the config again and swaps it in; a broken one keeps the current config running.
-    func reload() async {
-        notifier.reloading(status: "Reloading configuration.")
-        do throws(ConfigError) {
-            let fresh = try loader.load(path: options.configPath)
-            guard let mine = fresh.site(site) else {
-                throw ConfigError(issues: [
-                    ConfigIssue(file: options.configPath, keyPath: "site", message: "site \(site) is no longer listed")
-                ])
-            }
-            if let before = config.role(of: site), let after = fresh.role(of: site), !before.isSameKind(as: after) {
-                throw ConfigError(issues: [
-                    ConfigIssue(
-                        file: options.configPath, keyPath: "site",
-                        message:
-                            "site \(site) would change from \(before) to \(after); a running daemon keeps its role: restart it to apply (systemctl restart sumsyncd@\(site))"
-                    )
-                ])
-            }
-            if mine.url != siteConfig.url {
-                logger.warning(
-                    "The new config moves site \(site) to \(mine.url); the listener stays on \(siteConfig.url) until the daemon restarts."
-                )
-            }
-            config = fresh
-            await links.update(config: fresh)
-            rescheduleAfterReload()
-            logger.notice(
-                "Configuration reloaded from \(options.configPath).",
-                metadata: ["config.file": "\(options.configPath)"].with(.configReloaded)
-            )
-        } catch {
-            logger.error(
-                "Configuration rejected, still running on the previous one: \(error.summary)",
-                metadata: ["config.file": "\(options.configPath)", "config.errors": "\(error.description)"]
-                    .with(.configRejected)
-            )
-        }
-        notifier.ready(status: statusLine())
     }
 
     /// The one-line summary shown by `systemctl status` and `sumsyncctl ping`.

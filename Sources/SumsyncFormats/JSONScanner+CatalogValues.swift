@@ -241,8 +241,8 @@ extension JSONScanner {
         let text = string(token)
         let epoch =
             token.hasEscapes
-            ? RFC3339Timestamp.epochSeconds(text)  // legal JSON, if odd: decode first
-            : RFC3339Timestamp.epochSeconds(UnsafeRawBufferPointer(start: base + token.start, count: token.count))
+            ? RFC3339.epochSeconds(text)  // legal JSON, if odd: decode first
+            : RFC3339.epochSeconds(UnsafeRawBufferPointer(start: base + token.start, count: token.count))
         guard let epoch else { throw invalid(name, expected, from: start) }
         return (text, epoch)
     }

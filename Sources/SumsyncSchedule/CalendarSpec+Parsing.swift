@@ -1,6 +1,9 @@
 import Foundation
 import SumsyncFormats
 
+// Over 300 lines on purpose: one recursive-descent parser of systemd.time(7)'s calendar grammar, kept
+// together so that each production reads next to the ones it calls.
+
 extension CalendarSpec {
     /// Parses a systemd.time(7) calendar event expression.
     ///

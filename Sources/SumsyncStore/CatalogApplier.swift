@@ -2,6 +2,10 @@ import Foundation
 import GRDB
 import SumsyncModel
 
+// Over 300 lines on purpose: one type owns the prepared statements, counters and line index of one
+// top-level transaction (per-line writes, then removals, supersedence and expiry); split, those would be
+// handed between files for every one of 500,000 lines.
+
 /// Applies one full catalog snapshot to the site database, inside the caller's write transaction.
 ///
 /// Three ways to know what a line changes, cheapest first:

@@ -169,7 +169,7 @@ extension CatalogGenerator {
     private static func makeTitle(
         _ product: Product, _ classification: Int, kbNumber: Int, released: Int64, rng: inout CatalogRandom
     ) -> String {
-        let month = String(RFC3339Timestamp.format(epochSeconds: released).prefix(7))
+        let month = String(RFC3339.format(epochSeconds: released).prefix(7))
         let arch = product.kind == .client ? rng.element(["x64", "ARM64", "x86"]) : "x64"
         let name = product.name
         switch (classification, product.kind) {
@@ -202,7 +202,7 @@ extension CatalogGenerator {
 
     private static func bulletinName(_ released: Int64) -> String {
         let months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-        let text = RFC3339Timestamp.format(epochSeconds: released)
+        let text = RFC3339.format(epochSeconds: released)
         let year = text.dropFirst(2).prefix(2)
         let month = Int(text.dropFirst(5).prefix(2))!
         return "MS\(year)-\(months[month - 1])"

@@ -29,9 +29,9 @@ extension CatalogGenerator {
         /// `2026-11-11T18:00:00Z`, `2026-11-11T18:00:00.250Z` or `2026-11-11T20:00:00+02:00`.
         func timestamp(_ epoch: Int64) -> String {
             switch timeStyle {
-            case 1: return String(RFC3339Timestamp.format(epochSeconds: epoch).dropLast()) + ".250Z"
-            case 2: return String(RFC3339Timestamp.format(epochSeconds: epoch + 7_200).dropLast()) + "+02:00"
-            default: return RFC3339Timestamp.format(epochSeconds: epoch)
+            case 1: return String(RFC3339.format(epochSeconds: epoch).dropLast()) + ".250Z"
+            case 2: return String(RFC3339.format(epochSeconds: epoch + 7_200).dropLast()) + "+02:00"
+            default: return RFC3339.format(epochSeconds: epoch)
             }
         }
     }

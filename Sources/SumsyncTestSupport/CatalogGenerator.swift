@@ -67,7 +67,7 @@ public struct CatalogGenerator: Sendable {
                 switch kind {
                 case 0: continue
                 case 1:
-                    let last = record.revised.flatMap { RFC3339Timestamp.epochSeconds($0) } ?? record.releasedEpoch
+                    let last = record.revised.flatMap { RFC3339.epochSeconds($0) } ?? record.releasedEpoch
                     record.revision += 1
                     record.revised = style.timestamp(last + Int64(86_400 * (1 + picker.below(30))))
                 case 2: record.expired = true

@@ -24,14 +24,13 @@ struct ImportCommand: AsyncParsableCommand {
         let client = try global.controlClient()
         let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: absolute) else { throw fail("\(absolute): no such file") }
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "/-._~")
-        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
         let progress = ProgressDisplay()
         var final: ControlProtocol.SyncEvent?
         do {
-            try await client.stream(method: .POST, path: ControlProtocol.importPath + "?path=\(encoded)&force=\(force)")
-            { line in
+            try await client.stream(
+                method: .POST,
+                path: ControlProtocol.uri(ControlProtocol.importPath, query: ["path": absolute, "force": "\(force)"])
+            ) { line in
                 guard let event = try? JSONDecoder().decode(ControlProtocol.SyncEvent.self, from: line) else { return }
                 switch event.event {
                 case "accepted": progress.message("Importing \(absolute) (sync \(event.syncID)).")

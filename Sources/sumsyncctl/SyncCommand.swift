@@ -21,7 +21,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try global.controlClient()
-        let path = ControlProtocol.syncPath + "?full=\(full)&wait=\(wait)"
+        let path = ControlProtocol.uri(ControlProtocol.syncPath, query: ["full": "\(full)", "wait": "\(wait)"])
         let progress = ProgressDisplay()
         var final: ControlProtocol.SyncEvent?
         do {

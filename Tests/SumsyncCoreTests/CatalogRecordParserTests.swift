@@ -287,7 +287,7 @@ struct CatalogRecordParserTests {
 }
 
 @Suite("RFC 3339 timestamps")
-struct RFC3339TimestampTests {
+struct RFC3339CatalogTests {
     @Test(
         arguments: [
             ("2026-11-11T18:00:00Z", 1_794_420_000), ("2026-11-11t18:00:00z", 1_794_420_000),
@@ -297,7 +297,7 @@ struct RFC3339TimestampTests {
             ("2000-02-29T00:00:00Z", 951_782_400), ("2016-12-31T23:59:60Z", 1_483_228_800),
         ] as [(String, Int64)])
     func parses(text: String, epoch: Int64) {
-        #expect(RFC3339Timestamp.epochSeconds(text) == epoch)
+        #expect(RFC3339.epochSeconds(text) == epoch)
     }
 
     @Test(arguments: [
@@ -308,14 +308,14 @@ struct RFC3339TimestampTests {
         "२०२६-11-11T18:00:00Z", "2026/11/11T18:00:00Z",
     ])
     func rejects(text: String) {
-        #expect(RFC3339Timestamp.epochSeconds(text) == nil)
+        #expect(RFC3339.epochSeconds(text) == nil)
     }
 
     @Test func formatsAndRoundTrips() {
         for epoch: Int64 in [0, -1, 951_782_400, 1_794_420_000, 4_102_444_799, -62_135_596_800] {
-            let text = RFC3339Timestamp.format(epochSeconds: epoch)
-            #expect(RFC3339Timestamp.epochSeconds(text) == epoch, "\(text)")
+            let text = RFC3339.format(epochSeconds: epoch)
+            #expect(RFC3339.epochSeconds(text) == epoch, "\(text)")
         }
-        #expect(RFC3339Timestamp.format(epochSeconds: 1_794_420_000) == "2026-11-11T18:00:00Z")
+        #expect(RFC3339.format(epochSeconds: 1_794_420_000) == "2026-11-11T18:00:00Z")
     }
 }

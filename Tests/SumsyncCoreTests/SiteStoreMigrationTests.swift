@@ -73,4 +73,23 @@ struct SiteStoreMigrationTests {
         }
         #expect(try store.integrityCheck() == "ok")
     }
+
+    /// The one row definition and the migrated table agree: every ``UpdateColumn`` is a column of
+    /// `updates`, and every other column of it is one the site works out itself. A migration that adds a
+    /// column without its case (or the other way round) fails here.
+    @Test func updateColumnsMatchTheTable() throws {
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "sumsync-columns-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try SiteStore(path: folder.appendingPathComponent("site.sqlite").path)
+        let columns = try store.pool.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('updates') ORDER BY cid")
+        }
+        let defined = UpdateColumn.allCases.map(\.name)
+        #expect(columns.filter(Set(defined).contains) == defined, "in column order")
+        #expect(Set(columns).subtracting(defined) == ["superseded_by", "superseded_released", "pending_kind"])
+        #expect(UpdateColumn.allCases.map(\.rawValue) == Array(1...Int32(defined.count)))
+        #expect(UpdateColumn.stored.map(\.storedPosition) == Array(0..<Int32(UpdateColumn.stored.count)))
+    }
 }
