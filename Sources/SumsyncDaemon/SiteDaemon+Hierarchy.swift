@@ -122,7 +122,7 @@ extension SiteDaemon {
 
     /// Sends this site's and its descendants' status to the parent.
     func relayStatus() async {
-        guard siteConfig.parent != nil else { return }
+        guard role.parent != nil else { return }
         await links.reportUp(await statuses())
     }
 }

@@ -2,11 +2,15 @@ import Foundation
 import Hummingbird
 import Logging
 import SumsyncControl
+import SumsyncModel
 import SumsyncSync
 
 extension SiteDaemon {
+    /// This site's role under the current config (its kind is fixed at start; see ``reload()``).
+    var role: SiteRole { config.role(of: site)! }
+
     /// A top-level site with `[upstream] disconnected = true`: it syncs by import only.
-    var isDisconnectedTop: Bool { siteConfig.parent == nil && config.upstream.disconnected }
+    var isDisconnectedTop: Bool { role == .disconnectedTop }
 
     /// What a disconnected site says to a sync request that is not an import.
     var disconnectedNotice: String {
@@ -21,15 +25,15 @@ extension SiteDaemon {
         guard let path = request.uri.queryParameters.get("path").map({ String($0) }), path.hasPrefix("/") else {
             throw HTTPError(.badRequest, message: "say which bundle with path=/ABSOLUTE/PATH")
         }
-        let (parent, disconnected) = await (siteConfig.parent, config.upstream.disconnected)
-        if let parent {
+        let role = await self.role
+        if let parent = role.parent {
             throw HTTPError(
                 .conflict,
                 message:
                     "site \(site) is a child site: it syncs from its parent \(parent), not by import; import at the top-level site"
             )
         }
-        guard disconnected else {
+        guard role == .disconnectedTop else {
             throw HTTPError(
                 .conflict,
                 message:

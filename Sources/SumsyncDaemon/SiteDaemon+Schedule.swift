@@ -1,23 +1,27 @@
 import Foundation
 import Logging
 import SumsyncFormats
+import SumsyncModel
 import SumsyncSchedule
 
 extension SiteDaemon {
-    /// Starts the top-level site's schedule: catch-up, the wall-clock timer and retries.
+    /// Starts the site's own timing: at the top-level site the schedule, its catch-up and retries; at a
+    /// child, the retries of failed pulls. One state machine and one wall-clock timer either way.
     func startSchedule() {
-        guard siteConfig.parent == nil else { return }
-        if isDisconnectedTop {
+        if role == .disconnectedTop {
             if let schedule = config.sync.schedule {
                 logger.warning("[sync] schedule '\(schedule)' is ignored: \(disconnectedNotice)")
             }
             return
         }
-        let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
-        let last = (try? store.state())?.lastScheduledRun.flatMap(RFC3339.parse)
+        let isTop = role.parent == nil
+        // Only the top-level site schedules; a child syncs when its parent asks, and retries.
+        let schedule = isTop ? config.sync.schedule.flatMap { try? Schedule.parse($0) } : nil
+        let last = isTop ? (try? store.state())?.lastScheduledRun.flatMap(RFC3339.parse) : nil
         scheduleState = ScheduleStateMachine(
             schedule: schedule, localZone: .current, retryInterval: TimeInterval(config.sync.retryInterval.seconds),
-            randomizedDelay: TimeInterval(config.sync.randomizedDelay.seconds), lastScheduledRun: last
+            randomizedDelay: TimeInterval(config.sync.randomizedDelay.seconds), retryPolicy: isTop ? .every : .backoff,
+            lastScheduledRun: last
         )
         timer = WallClockTimer(
             fired: { Task { await self.scheduleEvent { $0.timerFired(now: Date()) } } },
@@ -67,8 +71,8 @@ extension SiteDaemon {
 
     /// The schedule after a reload.
     func rescheduleAfterReload() {
-        guard siteConfig.parent == nil, scheduleState != nil else { return }
-        let schedule = config.sync.schedule.flatMap { try? Schedule.parse($0) }
+        guard scheduleState != nil else { return }
+        let schedule = role == .top ? config.sync.schedule.flatMap { try? Schedule.parse($0) } : nil
         let retry = TimeInterval(config.sync.retryInterval.seconds)
         let delay = TimeInterval(config.sync.randomizedDelay.seconds)
         scheduleEvent {

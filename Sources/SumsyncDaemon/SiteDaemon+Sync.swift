@@ -201,36 +201,21 @@ extension SiteDaemon {
         logger.info("Sending sync requests to child site(s): \(children).")
     }
 
-    /// After a failure, retry: every `retry-interval` at the top (as Configuration Manager does); from
-    /// a child, with exponential backoff capped at `retry-interval`, so a returning parent is met quickly.
+    /// After a failure, retry as the state machine's policy spaces it: every `retry-interval` at the top
+    /// (as Configuration Manager does; the next scheduled run takes over when it comes first); from a
+    /// child, with exponential backoff capped at `retry-interval`, so a returning parent is met quickly.
     func scheduleRetry(after outcome: SyncEngine.Outcome) {
-        retryTask?.cancel()
         // A refused import would be refused again: an admin brings the next bundle.
-        guard !isDisconnectedTop else { return }
-        if siteConfig.parent == nil, scheduleState != nil {
-            // The top's retries belong to its schedule, which lets the next scheduled run take over.
-            let failed = outcome.result == .failed
-            if failed {
-                logger.notice(
-                    "Will retry the sync in \(config.sync.retryInterval) unless the next scheduled run comes first.")
-            }
-            scheduleEvent { $0.syncFinished(succeeded: !failed, now: Date()) }
-            return
-        }
-        guard outcome.result == .failed else {
-            failedAttempts = 0
-            return
-        }
-        failedAttempts += 1
-        let interval = config.sync.retryInterval.duration
-        let delay = siteConfig.parent == nil ? interval : LinkState.backoff(attempt: failedAttempts, cap: interval)
-        logger.notice(
-            "Will retry the sync in \(delay.components.seconds) s.",
-            metadata: ["retry.seconds": "\(delay.components.seconds)"])
-        retryTask = Task {
-            try? await Task.sleep(for: delay)
-            guard !Task.isCancelled else { return }
-            await self.requestSync(trigger: .retry, source: "retry schedule")
+        guard !isDisconnectedTop, scheduleState != nil else { return }
+        let failed = outcome.result == .failed
+        scheduleEvent { $0.syncFinished(succeeded: !failed, now: Date()) }
+        guard failed, let state = scheduleState else { return }
+        if state.retryPolicy == .every {
+            logger.notice(
+                "Will retry the sync in \(config.sync.retryInterval) unless the next scheduled run comes first.")
+        } else {
+            let seconds = Int(state.retryDelay)
+            logger.notice("Will retry the sync in \(seconds) s.", metadata: ["retry.seconds": "\(seconds)"])
         }
     }
 }

@@ -38,8 +38,6 @@ public actor SiteDaemon {
     /// When the schedule fires next (top-level site with a schedule).
     var nextScheduledRun: Date?
     var lastNotifiedVersion: Int?
-    var retryTask: Task<Void, Never>?
-    var failedAttempts = 0
     var backgroundTasks: [Task<Void, Never>] = []
     var scheduleState: ScheduleStateMachine?
     /// Prometheus metrics, served on `metrics-listen` when set.
@@ -112,6 +110,18 @@ public actor SiteDaemon {
 
     /// Serves until SIGTERM or SIGINT; returns after a clean stop, throws when a listener cannot start.
     public func run() async throws(DaemonError) {
+        // The HTTP client must be shut down before it goes, whichever way the daemon ends.
+        do {
+            try await serve()
+        } catch {
+            try? await httpClient.shutdown()
+            throw error
+        }
+        try? await httpClient.shutdown()
+        logger.info("Stopped.")
+    }
+
+    private func serve() async throws(DaemonError) {
         if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
             logger.warning(
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
@@ -156,11 +166,8 @@ public actor SiteDaemon {
                 try await tasks.waitForAll()
             }
         } catch {
-            try? await httpClient.shutdown()
             throw describeListenerError(error)
         }
-        try? await httpClient.shutdown()
-        logger.info("Stopped.")
     }
 
     func becameReady() {
@@ -181,7 +188,7 @@ public actor SiteDaemon {
     func startBackgroundWork() {
         lastNotifiedVersion = try? store.catalogVersion()
         startSchedule()
-        if let parent = siteConfig.parent {
+        if let parent = role.parent {
             logger.notice(
                 "Catching up with parent \(parent) at start-up.",
                 metadata: ["sync.trigger": "catch-up", "parent.site": "\(parent)"].with(.catchUpRun)
@@ -211,7 +218,6 @@ public actor SiteDaemon {
                 logger.notice("Stopping the running sync; it is rolled back and nothing of it is applied.")
             }
             await coordinator.stop()
-            retryTask?.cancel()
             timer?.cancel()
             for task in backgroundTasks { task.cancel() }
             await links.stop()
@@ -228,12 +234,10 @@ public actor SiteDaemon {
         if let last = lastOutcome, last.result == .failed {
             line += " Last sync failed: \(last.error ?? "unknown error")."
         }
-        if siteConfig.parent != nil {
-            let parent = siteConfig.parent!.rawValue
-            return line + " Syncs from parent \(parent)."
-        }
-        if config.upstream.disconnected {
-            return line + " Disconnected: syncs by import only."
+        switch role {
+        case .child(let parent): return line + " Syncs from parent \(parent)."
+        case .disconnectedTop: return line + " Disconnected: syncs by import only."
+        case .top: break
         }
         if let next = nextScheduledRun {
             return line + " Next sync \(RFC3339.format(next))."

@@ -1,3 +1,4 @@
+import Foundation
 import SumsyncModel
 
 extension CatalogRecord {
@@ -183,5 +184,21 @@ package struct CatalogJSONWriter {
             string(value)
         }
         out.append(0x5D)  // ]
+    }
+}
+
+extension CatalogJSONWriter {
+    /// A list of strings as JSON text (`["en","de"]`), written as every record's lists are: how the site
+    /// database stores `languages` and `supersedes`, so a change stream copies them as they stand.
+    package static func text(of values: [String]) -> String {
+        var writer = CatalogJSONWriter()
+        writer.stringArray(values)
+        return String(decoding: writer.out, as: UTF8.self)
+    }
+
+    /// The strings of a stored list (``text(of:)``); nil or anything but a JSON list of strings is empty.
+    package static func strings(fromJSON text: String?) -> [String] {
+        guard let text, let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { return [] }
+        return list
     }
 }

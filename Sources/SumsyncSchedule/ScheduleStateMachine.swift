@@ -1,8 +1,9 @@
 import Foundation
 import SumsyncModel
 
-/// Decides when the top-level site syncs on its own: the schedule, the catch-up of a run missed while
-/// the daemon was down (like systemd's `Persistent=true`), and retries after a failure.
+/// Decides when a site syncs on its own: the top-level site's schedule, the catch-up of a run missed
+/// while the daemon was down (like systemd's `Persistent=true`), and, at every site, the retries after
+/// a failed sync (``RetryPolicy``). The one owner of retry policy, top and child.
 ///
 /// Pure: it is told the time and what happened, and returns what to do. The daemon carries the actions
 /// out with a wall-clock Dispatch timer and the sync coordinator (which coalesces a run that comes due
@@ -18,7 +19,16 @@ public struct ScheduleStateMachine: Sendable {
         case recordScheduledRun(Date)
     }
 
+    /// How retries after a failure are spaced.
+    public enum RetryPolicy: Sendable, Equatable {
+        /// Every `retry-interval`, as Configuration Manager does: the top-level site.
+        case every
+        /// 1 s, 2 s, 4 s, … capped at `retry-interval`: a child, so a returning parent is met quickly.
+        case backoff
+    }
+
     public var schedule: Schedule?
+    public var retryPolicy: RetryPolicy
     public var localZone: TimeZone
     public var retryInterval: TimeInterval
     public var randomizedDelay: TimeInterval
@@ -28,6 +38,8 @@ public struct ScheduleStateMachine: Sendable {
     public private(set) var nextRun: Date?
     /// The next retry of a failed sync.
     public private(set) var retryAt: Date?
+    /// Failed syncs in a row.
+    public private(set) var failedAttempts = 0
     /// The elapse `nextRun` belongs to (without the random delay).
     private var nextElapse: Date?
     private let random: @Sendable (TimeInterval) -> TimeInterval
@@ -35,13 +47,14 @@ public struct ScheduleStateMachine: Sendable {
     /// - Parameter random: picks a delay in `0...max` (injected so tests are deterministic).
     public init(
         schedule: Schedule?, localZone: TimeZone, retryInterval: TimeInterval, randomizedDelay: TimeInterval = 0,
-        lastScheduledRun: Date?,
+        retryPolicy: RetryPolicy = .every, lastScheduledRun: Date?,
         random: @escaping @Sendable (TimeInterval) -> TimeInterval = { $0 > 0 ? .random(in: 0...$0) : 0 }
     ) {
         self.schedule = schedule
         self.localZone = localZone
         self.retryInterval = retryInterval
         self.randomizedDelay = randomizedDelay
+        self.retryPolicy = retryPolicy
         self.lastScheduledRun = lastScheduledRun
         self.random = random
     }
@@ -91,16 +104,28 @@ public struct ScheduleStateMachine: Sendable {
         return actions + [.arm(wakeUp)]
     }
 
-    /// A sync ended: after a failure, retry every `retry-interval` until one succeeds or the next
+    /// A sync ended: after a failure, retry (spaced by ``retryPolicy``) until one succeeds or the next
     /// scheduled run comes first and takes over.
     public mutating func syncFinished(succeeded: Bool, now: Date) -> [Action] {
         if succeeded {
             retryAt = nil
+            failedAttempts = 0
         } else {
-            let retry = now.addingTimeInterval(retryInterval)
+            failedAttempts += 1
+            let retry = now.addingTimeInterval(retryDelay)
             retryAt = nextRun.map { $0 <= retry } == true ? nil : retry
         }
         return [.arm(wakeUp)]
+    }
+
+    /// How long after the last failure the next retry comes.
+    public var retryDelay: TimeInterval {
+        switch retryPolicy {
+        case .every: retryInterval
+        case .backoff:
+            TimeInterval(
+                LinkState.backoff(attempt: max(1, failedAttempts), cap: .seconds(retryInterval)).components.seconds)
+        }
     }
 
     /// A reload changed the schedule, interval or delay.

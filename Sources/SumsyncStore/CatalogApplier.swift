@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SumsyncFormats
 import SumsyncModel
 
 // Over 300 lines on purpose: one type owns the prepared statements, counters and line index of one
@@ -211,7 +212,7 @@ package final class CatalogApplier {
             freshMetas.append(CatalogIndex.Meta(product: product, classification: classification, kept: kept).packed)
         }
         guard kept else { return }
-        let supersedes: String? = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
+        let supersedes: String? = record.supersedes.isEmpty ? nil : CatalogJSONWriter.text(of: record.supersedes)
         var before: Supersedence.Stored?
         var storedRevision = 0
         var isNew = false
@@ -249,13 +250,13 @@ package final class CatalogApplier {
         }
         if previous == nil {
             UpdateColumn.bind(
-                upsert, record, languages: JSONText.array(record.languages), supersedes: supersedes,
+                upsert, record, languages: CatalogJSONWriter.text(of: record.languages), supersedes: supersedes,
                 seenSync: syncNumber)
             try upsert.run()
         } else if isNew || record.revision > storedRevision {
             let statement = isNew ? insert : updateNewer
             UpdateColumn.bind(
-                statement, record, languages: JSONText.array(record.languages), supersedes: supersedes,
+                statement, record, languages: CatalogJSONWriter.text(of: record.languages), supersedes: supersedes,
                 seenSync: syncNumber)
             try statement.run()
         } else {

@@ -101,8 +101,8 @@ package struct ChangeApplier: Sendable {
             }
             if upserts < header.upserts {
                 let record = try CatalogRecordParser.parse(bytes, line: number)
-                let languages = JSONText.array(record.languages)
-                let supersedes = record.supersedes.isEmpty ? nil : JSONText.array(record.supersedes)
+                let languages = CatalogJSONWriter.text(of: record.languages)
+                let supersedes = record.supersedes.isEmpty ? nil : CatalogJSONWriter.text(of: record.supersedes)
                 upserts += 1
                 let after = Supersedence.Stored(supersedes: supersedes, releasedEpoch: record.releasedEpoch)
                 if firstSnapshot {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 
 /// A file's bytes as an async sequence of 1 MiB buffers, read on demand (so a slow reader never makes
 /// the whole file sit in memory). The file is shared (its owner removes it); an open descriptor keeps it
@@ -25,14 +26,20 @@ package struct FileChunks: AsyncSequence, Sendable {
     package struct AsyncIterator: AsyncIteratorProtocol {
         fileprivate let descriptor: Descriptor
 
+        /// The next buffer, read on NIO's blocking-I/O thread pool (as `NonBlockingFileIO` does), never on
+        /// the cooperative pool that serves requests.
         package mutating func next() async throws -> ByteBuffer? {
-            var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
-            let count = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { pointer in
-                let read = Foundation.read(descriptor.fd, pointer.baseAddress!, pointer.count)
-                guard read >= 0 else { throw CocoaError(.fileReadUnknown) }
-                return read
+            let descriptor = self.descriptor
+            let buffer = try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
+                var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { pointer in
+                    let read = Foundation.read(descriptor.fd, pointer.baseAddress!, pointer.count)
+                    guard read >= 0 else { throw CocoaError(.fileReadUnknown) }
+                    return read
+                }
+                return buffer
             }
-            return count == 0 ? nil : buffer
+            return buffer.readableBytes == 0 ? nil : buffer
         }
     }
 

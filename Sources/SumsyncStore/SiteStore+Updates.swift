@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SumsyncFormats
 
 /// One stored update as `sumsyncctl updates --json` prints it.
 public struct UpdateListing: Sendable, Codable, Equatable {
@@ -31,7 +32,7 @@ public struct UpdateListing: Sendable, Codable, Equatable {
         title = row["title"]
         product = row["product"]
         classification = row["classification"]
-        languages = JSONText.decodeArray(row["languages"])
+        languages = CatalogJSONWriter.strings(fromJSON: row["languages"])
         kb = row["kb"]
         bulletin = row["bulletin"]
         severity = row["severity"]

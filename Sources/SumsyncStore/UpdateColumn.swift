@@ -182,10 +182,10 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
         writer.string(utf8: row.utf8(column) ?? UnsafeBufferPointer(start: nil, count: 0))
     }
 
-    /// A stored list (written by ``JSONText/array(_:)``) as it stands; anything else re-encoded.
+    /// A stored list (written by ``CatalogJSONWriter/text(of:)``) as it stands; anything else re-encoded.
     private static func list(_ row: RawStatement, _ column: Int32, into writer: inout CatalogJSONWriter) {
         guard let utf8 = row.utf8(column), utf8.first == UInt8(ascii: "["), utf8.last == UInt8(ascii: "]") else {
-            writer.stringArray(JSONText.decodeArray(row.text(column) ?? "[]"))
+            writer.stringArray(CatalogJSONWriter.strings(fromJSON: row.text(column) ?? "[]"))
             return
         }
         writer.out.append(contentsOf: utf8)

@@ -62,6 +62,24 @@ struct ScheduleStateMachineTests {
         #expect(state.retryAt == nil)
     }
 
+    /// A child's retries (no schedule, ``ScheduleStateMachine/RetryPolicy/backoff``): 1 s, 2 s, 4 s, …
+    /// capped at `retry-interval`; a success starts the count again.
+    @Test func aChildBacksOffUpToTheRetryInterval() {
+        var state = ScheduleStateMachine(
+            schedule: nil, localZone: Self.utc, retryInterval: 60, retryPolicy: .backoff, lastScheduledRun: nil)
+        let start = at("2026-11-25T12:00:00Z")
+        #expect(state.start(now: start) == [.arm(nil)])
+        var now = start
+        for expected: TimeInterval in [1, 2, 4, 8, 16, 32, 60, 60] {
+            #expect(state.syncFinished(succeeded: false, now: now) == [.arm(now.addingTimeInterval(expected))])
+            now = now.addingTimeInterval(expected)
+            #expect(state.timerFired(now: now) == [.sync(.retry), .arm(nil)])
+        }
+        #expect(state.syncFinished(succeeded: true, now: now) == [.arm(nil)])
+        #expect(state.failedAttempts == 0)
+        #expect(state.syncFinished(succeeded: false, now: now) == [.arm(now.addingTimeInterval(1))])
+    }
+
     @Test func theNextScheduledRunTakesOverFromRetries() {
         var state = machine(last: at("2026-11-25T00:00:00Z"))
         _ = state.start(now: at("2026-11-28T01:30:00Z"))
