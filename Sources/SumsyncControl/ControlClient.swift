@@ -33,7 +33,28 @@ public struct ControlClient: Sendable {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
             throw Failure(description: "invalid control socket path \(socketPath)")
         }
+        if let code = UnixSocketProbe.connectError(socketPath) {
+            throw failure(IOError(errnoCode: code, reason: "connect"))
+        }
         return url
+    }
+
+    /// Why a request to the socket failed, matched by the error's type: NIO's `IOError` carries the
+    /// errno of the failed connect; AsyncHTTPClient gives up on a socket nobody accepts on with
+    /// `connectTimeout`.
+    private func failure(_ error: any Error) -> Failure {
+        let errno = (error as? IOError)?.errnoCode
+        if errno == ECONNREFUSED || (error as? HTTPClientError) == .connectTimeout {
+            return Failure(
+                description:
+                    "no sumsyncd answers for site \(site) on \(socketPath) (connection refused); is it running? `systemctl status sumsyncd@\(site)`"
+            )
+        }
+        if errno == EACCES || errno == EPERM {
+            return Failure(
+                description: "permission denied on \(socketPath); run sumsyncctl as root or as the daemon's user")
+        }
+        return Failure(description: "cannot reach sumsyncd for site \(site) on \(socketPath): \(error)")
     }
 
     /// Sends one request and returns the status and body.
@@ -48,18 +69,7 @@ public struct ControlClient: Sendable {
             let body = try await response.body.collect(upTo: 64 << 20)
             return (Int(response.status.code), Data(buffer: body))
         } catch {
-            let text = "\(error)"
-            if text.contains("Connection refused") || text.contains("connectTimeout") || text.contains("ECONNREFUSED") {
-                throw Failure(
-                    description:
-                        "no sumsyncd answers for site \(site) on \(socketPath) (connection refused); is it running? `systemctl status sumsyncd@\(site)`"
-                )
-            }
-            if text.contains("Permission denied") || text.contains("EACCES") {
-                throw Failure(
-                    description: "permission denied on \(socketPath); run sumsyncctl as root or as the daemon's user")
-            }
-            throw Failure(description: "cannot reach sumsyncd for site \(site) on \(socketPath): \(text)")
+            throw failure(error)
         }
     }
 }

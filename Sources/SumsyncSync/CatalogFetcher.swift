@@ -84,15 +84,18 @@ package struct CatalogFetcher {
         }
     }
 
+    /// What went wrong with a request, in words, matched by the error's type (NIO's `IOError` carries
+    /// the errno of a failed connect; AsyncHTTPClient gives up on a silent host with `connectTimeout`).
     static func describe(_ error: any Error) -> String {
-        let text = "\(error)"
-        if text.contains("connectTimeout") { return "connection timed out" }
-        if text.contains("Connection refused") || text.contains("ECONNREFUSED") || text.contains("errno: 111") {
-            return "connection refused"
+        if let error = error as? HTTPClientError, error == .connectTimeout { return "connection timed out" }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused"
+            case ETIMEDOUT: return "connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "host unreachable"
+            default: break
+            }
         }
-        if let error = error as? HTTPClientError {
-            return "\(error)"
-        }
-        return text
+        return "\(error)"
     }
 }

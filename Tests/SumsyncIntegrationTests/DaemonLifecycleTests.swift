@@ -147,4 +147,30 @@ struct DaemonLifecycleTests {
         #expect(result.status == 1)
         #expect(result.stderr.contains("no sumsyncd is running for site CAS"))
     }
+
+    @Test("sumsyncctl ping at a stale control socket nobody accepts on: exit 1, 'connection refused'")
+    func pingAtAStaleSocket() throws {
+        let folder = TestEnvironment.scratch("staleping")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A socket file that was bound and never listened on, as a killed daemon can leave one.
+        let path = folder.appendingPathComponent("control.sock").path
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: Array(path.utf8.prefix(raw.count - 1)) + [0])
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        #expect(bound == 0)
+        let result = try CLI.run(["ping", "--site", "CAS", "--runtime-dir", folder.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no sumsyncd answers for site CAS"), "\(result.stderr)")
+        #expect(result.stderr.contains("(connection refused)"), "\(result.stderr)")
+    }
 }
