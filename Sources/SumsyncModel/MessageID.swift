@@ -22,6 +22,7 @@ public enum MessageID: String, Sendable, CaseIterable {
     case newCategory = "0f25baf880684b8da9687b5f3329443b"
     case daemonReady = "2cc3e06def0247b39281bab684eede02"
     case daemonStopping = "6a67d72fae0e48f48a787e6a49bf8e0e"
+    case changeStreamRefused = "c1f3a9e2b7d54e0c8a6f2d4b9e7a1c35"
 
     /// The metadata entry that makes the journal handler set `MESSAGE_ID`.
     public var metadata: Logger.Metadata { ["message.id": .string(rawValue)] }

@@ -16,6 +16,9 @@ package struct ChangeApplier: Sendable {
     let source: String
     /// The header the stream must start with (a bundle's signed manifest promises it); nil = any.
     package var expectedHeader: ChangeFeed.Header? = nil
+    /// Checks the header against what was asked for and the site's catalog version (inside the
+    /// transaction, before any row); throws to refuse the whole stream.
+    package var accepts: (@Sendable (_ header: ChangeFeed.Header, _ currentVersion: Int) throws -> Void)? = nil
 
     package init(path: String, source: String, expectedHeader: ChangeFeed.Header? = nil) {
         self.path = path
@@ -92,6 +95,7 @@ package struct ChangeApplier: Sendable {
                         )
                     }
                 }
+                try accepts?(parsed, versionBefore)
                 header = parsed
                 firstSnapshot = parsed.full && !anyStored && versionBefore == 0
                 takesSupersedence = firstSnapshot && parsed.supersededBy == true

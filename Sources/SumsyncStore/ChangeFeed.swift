@@ -17,7 +17,7 @@ import SumsyncModel
 package enum ChangeFeed {
     package struct Header: Codable, Equatable {
         var sumsync = "changes"
-        var site: String
+        package var site: String
         package var from: Int
         package var to: Int
         package var full: Bool

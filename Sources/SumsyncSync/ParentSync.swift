@@ -44,7 +44,22 @@ package struct ParentSync {
         phases.mark("request")
         try await download(response, to: path, progress: progress)
         phases.mark("download")
-        let apply = ChangeApplier(path: path, source: "parent \(parent.code)")
+        var apply = ChangeApplier(path: path, source: "parent \(parent.code)")
+        apply.accepts = { [parent, since, logger] header, current in
+            if let refusal = Self.refusal(
+                of: header, from: parent.code, since: since, currentVersion: current, askedForFull: full)
+            {
+                logger.error(
+                    "Refused the change stream from parent \(parent.code): \(refusal); nothing was applied.",
+                    metadata: [
+                        "parent.site": "\(parent.code)", "stream.site": "\(header.site)",
+                        "stream.from": "\(header.from)", "stream.to": "\(header.to)", "sync.since": "\(since)",
+                        "catalog.version": "\(current)", "refusal.reason": "\(refusal)",
+                    ].with(.changeStreamRefused)
+                )
+                throw SyncError("refused the change stream from parent \(parent.code): \(refusal); nothing was applied")
+            }
+        }
         let counts: ChangeCounts
         let newVersion: Int
         var appliedPhases = PhaseTimes()
@@ -71,6 +86,35 @@ package struct ParentSync {
         logger.debug(
             "Sync \(id) from parent \(parent.code) since \(since): \(phases.summary) [\(appliedPhases.summary)].")
         return SyncEngine.Outcome(result: .succeeded, counts: counts, catalogVersion: newVersion)
+    }
+
+    /// Why a child refuses a change stream whatever its records say, or nil to take it: the header must
+    /// name the parent, start where the child asked (`since`; 0, a full snapshot, when it asked for one or
+    /// the parent answered 410), and not end below the child's own version — unless the admin asked for
+    /// the full snapshot (`sync --full`), which mirrors the parent whatever it holds (a parent restored
+    /// from a backup). Checked with or without TLS: whoever answers on the parent's address cannot roll
+    /// a child back or pass off another site's stream.
+    package static func refusal(
+        of header: ChangeFeed.Header, from parent: SiteCode, since: Int, currentVersion: Int,
+        askedForFull: Bool = false
+    ) -> String? {
+        if header.site != parent.rawValue {
+            return "it names site \(header.site), not the parent \(parent)"
+        }
+        if since == 0 {
+            guard header.full, header.from == 0 else {
+                return "a full snapshot was asked for, and it holds the changes from version \(header.from)"
+            }
+        } else if header.full || header.from != since {
+            return header.full
+                ? "the changes since version \(since) were asked for, and it is a full snapshot"
+                : "the changes since version \(since) were asked for, and it holds those since \(header.from)"
+        }
+        if header.to < currentVersion && !askedForFull {
+            return
+                "it ends at version \(header.to), below this site's version \(currentVersion) (`sumsyncctl sync --full` at this site mirrors the parent whatever it holds)"
+        }
+        return nil
     }
 
     private func fetch(since: Int) async throws(SyncError) -> HTTPClientResponse {
