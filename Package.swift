@@ -42,18 +42,22 @@ let package = Package(
         ),
         // The layers, bottom to top; each target depends only on those below it, so the compiler refuses
         // a back-edge. docs/architecture.md walks one sync through them.
+        // Values every layer shares: records, filter, triggers, outcomes, counts, config model, site role.
         .target(
             name: "SumsyncModel",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
+        // Bytes in and out: line reader, gzip, JSON scanner and writer, RFC 3339, line hash, bundle frames.
         .target(
             name: "SumsyncFormats",
             dependencies: ["SumsyncModel", "CZlib"]
         ),
+        // Calendar and `every` schedules; the state machine that decides when a site syncs and retries.
         .target(
             name: "SumsyncSchedule",
             dependencies: ["SumsyncModel", "SumsyncFormats"]
         ),
+        // hierarchy.toml read and validated into the config model.
         .target(
             name: "SumsyncConfig",
             dependencies: [
@@ -62,6 +66,7 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
+        // The site database: the only SQL, intent methods, migrations, appliers, change log, line index.
         .target(
             name: "SumsyncStore",
             dependencies: [
@@ -74,6 +79,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Upstream sources, the downloader, top-level sync, parent pull, bundles, signing, child links.
         .target(
             name: "SumsyncSync",
             dependencies: [
@@ -89,6 +95,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The control socket: protocol and client (sumsyncctl ↔ sumsyncd).
         .target(
             name: "SumsyncControl",
             dependencies: [
@@ -99,6 +106,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The composition root: listeners, signals, schedule timer, metrics, alerts.
         .target(
             name: "SumsyncDaemon",
             dependencies: [
