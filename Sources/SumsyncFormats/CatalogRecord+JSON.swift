@@ -198,7 +198,11 @@ extension CatalogJSONWriter {
 
     /// The strings of a stored list (``text(of:)``); nil or anything but a JSON list of strings is empty.
     package static func strings(fromJSON text: String?) -> [String] {
-        guard let text, let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else { return [] }
+        guard let text, let list = try? listDecoder.decode([String].self, from: Data(text.utf8)) else { return [] }
         return list
     }
+
+    /// One decoder for every row (`sumsyncctl updates` lists hundreds of thousands); decoding does not
+    /// change its state.
+    private static let listDecoder = JSONDecoder()
 }

@@ -48,7 +48,9 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
     package static let stored = allCases.filter { $0 != .id && $0 != .seenSync }
 
     /// Where the column stands in a row selected with ``stored``.
-    package var storedPosition: Int32 { Int32(Self.stored.firstIndex(of: self)!) }
+    /// ``stored`` is every case but the first (`id`) and the last (`seen_sync`), so this is arithmetic, not
+    /// a search on the per-record path (a test checks it against ``stored``).
+    package var storedPosition: Int32 { rawValue - 2 }
 
     /// Binds every column of `record` (with `languages` and `supersedes` as their stored JSON text);
     /// `expired` fills both `upstream_expired` and `expired`.
