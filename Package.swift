@@ -21,6 +21,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .systemLibrary(
@@ -79,6 +83,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Certificates and keys: the hierarchy CA, each site's certificate bound to its code, the checks made
+        // at start and reload, the TLS configurations of listener and client, and issuing for `sumsyncctl pki`.
+        .target(
+            name: "SumsyncTLS",
+            dependencies: [
+                "SumsyncModel",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Upstream sources, the downloader, top-level sync, parent pull, bundles, signing, child links.
         .target(
             name: "SumsyncSync",
@@ -87,9 +103,11 @@ let package = Package(
                 "SumsyncFormats",
                 "SumsyncSchedule",
                 "SumsyncStore",
+                "SumsyncTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -118,10 +136,15 @@ let package = Package(
                 "SumsyncStore",
                 "SumsyncSync",
                 "SumsyncControl",
+                "SumsyncTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -159,6 +182,7 @@ let package = Package(
                 "SumsyncStore",
                 "SumsyncSync",
                 "SumsyncControl",
+                "SumsyncTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -175,7 +199,7 @@ let package = Package(
             name: "SumsyncCoreTests",
             dependencies: [
                 "SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync",
-                "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SystemdKit",
+                "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SystemdKit", "SumsyncTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -185,8 +209,10 @@ let package = Package(
             name: "SumsyncIntegrationTests",
             dependencies: [
                 "SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync",
-                "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport",
+                "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SumsyncTLS",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -45,7 +45,10 @@ extension ConfigValidation {
                         seenURLs[normalized] = index + 1
                     }
                 } else {
-                    reader.fail("url", "'\(url)' is not a site URL; write http://HOST:PORT, e.g. http://127.0.0.1:8531")
+                    reader.fail(
+                        "url",
+                        "'\(url)' is not a site URL; write https://HOST:PORT or http://HOST:PORT, e.g. https://cas.example.net:8531"
+                    )
                 }
             } else if table["url"] == nil {
                 reader.fail("url", "missing")
@@ -122,11 +125,12 @@ extension ConfigValidation {
 
     /// `http://HOST:PORT` with nothing after the port but an optional `/`.
     static func parseSiteURL(_ text: String) -> (host: String, port: Int)? {
-        guard let components = URLComponents(string: text), components.scheme?.lowercased() == "http",
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
             let host = components.host, !host.isEmpty, components.user == nil,
             components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil
         else { return nil }
-        let port = components.port ?? 80
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
         guard (1...65_535).contains(port) else { return nil }
         return (host, port)
     }

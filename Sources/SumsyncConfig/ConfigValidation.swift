@@ -37,7 +37,7 @@ package struct ConfigValidation {
         let upstream = readUpstream(upstreamTable)
         let alerts = readAlerts(alertsTable)
         let sites = readSites(siteTables)
-        let hierarchy = readHierarchy(hierarchyTable, siteCount: siteTables.count)
+        let hierarchy = readHierarchy(hierarchyTable, sites: sites, siteCount: siteTables.count)
         checkTree(sites)
         if let top = sites.first(where: { $0.parent == nil }), sites.filter({ $0.parent == nil }).count == 1,
             !upstream.disconnected, upstream.catalog == nil
@@ -60,33 +60,92 @@ package struct ConfigValidation {
         path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardizedFileURL.path
     }
 
-    mutating func readHierarchy(_ table: TOMLTable?, siteCount: Int) -> HierarchySettings {
+    mutating func readHierarchy(_ table: TOMLTable?, sites: [SiteConfig], siteCount: Int) -> HierarchySettings {
         var settings = HierarchySettings()
-        guard let table else {
-            if siteCount > 1 { fail("hierarchy", "missing: a hierarchy of several sites needs [hierarchy] key-file") }
-            return settings
+        var keyFile: String?
+        var requireTLS: Bool?
+        if let table {
+            var reader = TOMLReader(table: table, path: "hierarchy", file: file)
+            if let name = reader.nonEmptyString("name") { settings.name = name }
+            keyFile = reader.nonEmptyString("key-file")
+            settings.caFile = reader.nonEmptyString("ca-file").map(resolve)
+            requireTLS = reader.bool("require-tls")
+            settings.tlsDirectory = reader.nonEmptyString("tls-dir").map(resolve)
+            if let span = reader.timeSpan("header-timeout") {
+                if span.seconds < 1 {
+                    reader.fail("header-timeout", "must be at least 1s")
+                } else {
+                    settings.headerTimeout = span
+                }
+            }
+            if let span = reader.timeSpan("idle-timeout") {
+                if span.seconds < 1 {
+                    reader.fail("idle-timeout", "must be at least 1s")
+                } else {
+                    settings.idleTimeout = span
+                }
+            }
+            if let count = reader.int("max-connections", range: 16...1_000_000) { settings.maxConnections = count }
+            reader.finish()
+            issues += reader.issues
+        } else if siteCount > 1 {
+            fail("hierarchy", "missing: a hierarchy of several sites needs [hierarchy] key-file")
         }
-        var reader = TOMLReader(table: table, path: "hierarchy", file: file)
-        if let name = reader.nonEmptyString("name") { settings.name = name }
-        let keyFile = reader.nonEmptyString("key-file")
-        reader.finish()
-        issues += reader.issues
+        readKeys(&settings, keyFile: keyFile, siteCount: siteCount, tableMissing: table == nil)
+        settings.requireTLS = requireTLS ?? (settings.caFile != nil)
+        checkTLS(&settings, sites: sites)
+        return settings
+    }
+
+    /// The hierarchy key: the `hierarchy.key` credential when present, else `key-file`.
+    mutating func readKeys(_ settings: inout HierarchySettings, keyFile: String?, siteCount: Int, tableMissing: Bool) {
         if let credentials = loader.credentialsDirectory, !credentials.isEmpty {
             let path = (credentials as NSString).appendingPathComponent("hierarchy.key")
             if FileManager.default.fileExists(atPath: path) {
                 settings.keyFile = path
                 settings.key = readKey(path, keyPath: "hierarchy.key-file (credential hierarchy.key)")
-                return settings
+                return
             }
         }
         if let keyFile {
             let path = resolve(keyFile)
             settings.keyFile = path
             settings.key = readKey(path, keyPath: "hierarchy.key-file")
-        } else if siteCount > 1 && !reader.issues.contains(where: { $0.keyPath == "hierarchy.key-file" }) {
+        } else if siteCount > 1 && !tableMissing && !issues.contains(where: { $0.keyPath == "hierarchy.key-file" }) {
             fail("hierarchy.key-file", "missing: a hierarchy of several sites needs a shared key file")
         }
-        return settings
+    }
+
+    /// `ca-file` is needed once any site is https; `require-tls` refuses any http site. The certificates
+    /// themselves are checked by the daemon of each site (they differ per server).
+    mutating func checkTLS(_ settings: inout HierarchySettings, sites: [SiteConfig]) {
+        if let credentials = loader.credentialsDirectory, !credentials.isEmpty,
+            FileManager.default.fileExists(atPath: (credentials as NSString).appendingPathComponent("site.crt"))
+        {
+            settings.tlsCredentialsDirectory = credentials
+        }
+        let tlsSites = sites.filter(\.usesTLS)
+        if let caFile = settings.caFile {
+            if !FileManager.default.isReadableFile(atPath: caFile) {
+                fail(
+                    "hierarchy.ca-file",
+                    "cannot read \(caFile): \(FileManager.default.fileExists(atPath: caFile) ? "permission denied" : "no such file")"
+                )
+            }
+        } else if let first = tlsSites.first {
+            fail(
+                "hierarchy.ca-file",
+                "missing: site \(first.code) uses https, so every site needs the hierarchy CA to check its peers; make one with `sumsyncctl pki init --output DIR`"
+            )
+        }
+        if settings.requireTLS {
+            for site in sites where !site.usesTLS {
+                fail(
+                    "site.url",
+                    "site \(site.code) uses \(site.url), but [hierarchy] require-tls is true (the default once ca-file is set): use https://, or set require-tls = false while migrating"
+                )
+            }
+        }
     }
 
     mutating func readKey(_ path: String, keyPath: String) -> Data? {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -11,7 +12,9 @@ import SumsyncSync
 extension SiteDaemon {
     /// The site-to-site listener on the site's `url` (see docs/protocol.md). Every route but
     /// `/v1/health` needs a request signed with the hierarchy key.
-    nonisolated func makeSiteApplication(onRunning: @escaping @Sendable () -> Void) -> some ApplicationProtocol {
+    nonisolated func makeSiteApplication(tls: ServerTLSContext?, onRunning: @escaping @Sendable () -> Void)
+        -> some ApplicationProtocol
+    {
         let router = Router(context: SiteRequestContext.self)
         router.get("/v1/health") { _, _ -> Response in
             let version = (try? self.store.catalogVersion()) ?? 0
@@ -21,6 +24,7 @@ extension SiteDaemon {
             middleware: SignatureMiddleware(
                 current: { await self.signingState() },
                 nonces: NonceCache(),
+                startedAt: startedAtWall,
                 refused: { reason, peer, site, path in
                     self.loggerAtStart.warning(
                         "Refused a site-to-site request from \(peer): \(reason)",
@@ -28,6 +32,15 @@ extension SiteDaemon {
                             "peer.address": "\(peer)", "peer.site": "\(site ?? "none")", "request.path": "\(path)",
                             "refusal.reason": "\(reason)",
                         ].with(.requestRefused)
+                    )
+                },
+                impostor: { peer, holder, claimed, path in
+                    self.loggerAtStart.warning(
+                        "Refused a site-to-site request from \(peer): it claims to come from site \(claimed), but its TLS certificate is that of site \(holder) (403).",
+                        metadata: [
+                            "peer.address": "\(peer)", "peer.site": "\(claimed)", "peer.certificate-site": "\(holder)",
+                            "request.path": "\(path)",
+                        ].with(.certificateMismatch)
                     )
                 }
             )
@@ -45,8 +58,15 @@ extension SiteDaemon {
             try JSONResponse.make(StatusReport(sites: await self.statuses()))
         }
         let site = siteConfigAtStart
+        let logger = loggerAtStart
         return Application(
             router: router,
+            server: listener(name: "site", tls: tls) { peer, reason in
+                logger.warning(
+                    "Refused a TLS connection from \(peer): \(reason)",
+                    metadata: ["peer.address": "\(peer)", "refusal.reason": "\(reason)"].with(.tlsHandshakeRefused)
+                )
+            },
             configuration: .init(address: .hostname(site.host, port: site.port), serverName: nil),
             onServerRunning: { _ in onRunning() },
             logger: loggerAtStart
@@ -64,13 +84,14 @@ extension SiteDaemon {
             try await self.handleSyncRequest(request)
         }
         router.get(RouterPath(ControlProtocol.statusPath)) { _, _ -> Response in
-            try JSONResponse.make(StatusReport(sites: await self.statuses()))
+            try JSONResponse.make(StatusReport(sites: await self.statuses(), insecureLinks: await self.insecureLinks()))
         }
         router.post(RouterPath(ControlProtocol.importPath)) { request, _ -> Response in
             try await self.handleImportRequest(request)
         }
         return Application(
             router: router,
+            server: listener(name: "control", tls: nil),
             configuration: .init(address: .unixDomainSocket(path: paths.controlSocket), serverName: nil),
             onServerRunning: { [path = paths.controlSocket] _ in
                 chmod(path, 0o600)
@@ -78,6 +99,22 @@ extension SiteDaemon {
             },
             logger: loggerAtStart
         )
+    }
+}
+
+extension SiteDaemon {
+    /// A listener's server: the header and idle timeouts and the connection cap of `[hierarchy]`, and TLS
+    /// when given.
+    nonisolated func listener(
+        name: String, tls: ServerTLSContext?,
+        onTLSRefusal: (@Sendable (_ peer: String, _ reason: String) -> Void)? = nil
+    ) -> HTTPServerBuilder {
+        let settings = configAtStart.hierarchy
+        let tracker = ConnectionTracker(
+            name: name, limit: Self.connectionLimit(configured: settings.maxConnections), logger: loggerAtStart)
+        return .site(
+            tls: tls, tracker: tracker, headerTimeout: TimeAmount.seconds(settings.headerTimeout.seconds),
+            idleTimeout: TimeAmount.seconds(settings.idleTimeout.seconds), onTLSRefusal: onTLSRefusal)
     }
 }
 
@@ -123,6 +160,7 @@ extension SiteDaemon {
         }
         return Application(
             router: router,
+            server: listener(name: "metrics", tls: nil),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { _ in onRunning() },
             logger: loggerAtStart

@@ -111,13 +111,23 @@ extension SiteDaemon {
             site: site.rawValue, parent: me.parent?.rawValue, url: me.url, state: state, catalogVersion: version,
             updates: updates, lastSyncStarted: history.first?.started, lastSyncFinished: lastFinished?.finished,
             lastSuccess: lastSuccess?.finished, lastError: lastFinished?.result == "failed" ? lastFinished?.error : nil,
-            link: .healthy, nextSync: nextSyncText(), reportedAt: RFC3339.format(Date())
+            link: .healthy, nextSync: nextSyncText(), reportedAt: RFC3339.format(Date()),
+            certExpires: tls?.expires.map(RFC3339.format)
         )
     }
 
     /// This site and its descendants.
     func statuses() async -> [SiteStatus] {
         await links.statuses(own: await ownStatus())
+    }
+
+    /// The plain-http links of the hierarchy, for `sumsyncctl status`.
+    func insecureLinks() -> [InsecureLink] {
+        config.insecureLinks.map { link in
+            InsecureLink(
+                parent: link.parent.code.rawValue, child: link.child.code.rawValue,
+                urls: [link.parent, link.child].filter { !$0.usesTLS }.map(\.url), exposure: insecureExposure(link))
+        }
     }
 
     /// Sends this site's and its descendants' status to the parent.
@@ -135,17 +145,20 @@ extension SiteDaemon {
 }
 
 extension SiteDaemon {
-    /// The signer and the sites of the current config (a reload may change the key or the tree).
-    func signingState() -> (signer: RequestSigner?, sites: Set<String>) {
-        (config.hierarchy.key.map { RequestSigner(key: $0) }, Set(config.sites.map(\.code.rawValue)))
+    /// What signed requests are checked against, from the current config (a reload may change the key,
+    /// the tree or require-tls).
+    func signingState() -> SignatureMiddleware.Policy {
+        SignatureMiddleware.Policy(
+            signer: config.hierarchy.key.map { RequestSigner(key: $0) }, sites: Set(config.sites.map(\.code.rawValue)),
+            receiver: site.rawValue, requireTLS: config.hierarchy.requireTLS)
     }
 
-    /// A client for requests to other sites, signed with the current key.
+    /// A client for requests to other sites, signed with the current key, presenting the current certificate.
     func siteClient() -> SiteClient {
         SiteClient(
             httpClient: httpClient,
             signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()),
-            site: site
+            site: site, tls: clientTLS
         )
     }
 }

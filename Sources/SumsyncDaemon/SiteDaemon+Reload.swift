@@ -29,7 +29,8 @@ extension SiteDaemon {
                 )
             }
             config = fresh
-            await links.update(config: fresh)
+            await reloadTLS()
+            await links.update(config: fresh, tls: clientTLS)
             rescheduleAfterReload()
             logger.notice(
                 "Configuration reloaded from \(options.configPath).",

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import SumsyncConfig
 import SumsyncControl
@@ -11,6 +12,7 @@ import SumsyncModel
 import SumsyncSchedule
 import SumsyncStore
 import SumsyncSync
+import SumsyncTLS
 import SystemdKit
 import UnixSignals
 
@@ -28,8 +30,19 @@ public actor SiteDaemon {
     var config: HierarchyConfig
     /// The config and logger as they were at start, for the listeners, which are made once.
     nonisolated let siteConfigAtStart: SiteConfig
+    nonisolated let configAtStart: HierarchyConfig
     nonisolated let loggerAtStart: Logger
     let startedAt = ContinuousClock.now
+    /// The start in Unix seconds: requests signed before it are refused (see ``SignatureMiddleware``).
+    nonisolated let startedAtWall = Int64(Date().timeIntervalSince1970)
+    /// This server's certificate, key and the hierarchy CA, when any site uses https.
+    var tls: SiteTLS?
+    /// The client side of ``tls``, made once per load.
+    var clientTLS: TLSConfiguration?
+    /// The listener's TLS context, swapped on reload.
+    var serverTLS: ServerTLSContext?
+    /// When a certificate expiry warning was last logged (once a day).
+    var lastExpiryWarning: Date?
     let httpClient: HTTPClient
     /// Runs this site's syncs one at a time; made on first use, so that it exists before any route or
     /// signal can ask for it.
@@ -91,17 +104,23 @@ public actor SiteDaemon {
         self.logger = logger
         self.config = config
         self.siteConfigAtStart = config.site(code)!
+        self.configAtStart = config
         self.loggerAtStart = logger
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout.connect = .seconds(10)
         httpConfiguration.decompression = .disabled
+        // A refused connection or TLS handshake fails the request at once, with its reason; the sync and
+        // the links retry on their own schedule. (Retried inside the client, a parent with a bad
+        // certificate would hold a sync until the request's deadline.)
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         self.feeds = ChangeFeedCache(folder: paths.stateDirectory)
         let signer = config.hierarchy.key.map { RequestSigner(key: $0) }
         let metrics = self.metrics
         self.links = HierarchyLinks(
             site: code, store: store,
-            client: SiteClient(httpClient: httpClient, signer: signer ?? RequestSigner(key: Data()), site: code),
+            client: SiteClient(
+                httpClient: httpClient, signer: signer ?? RequestSigner(key: Data()), site: code, tls: nil),
             config: config, logger: logger, onLinkChange: { child, link in metrics.link(child: child, state: link) }
         )
     }
@@ -134,8 +153,9 @@ public actor SiteDaemon {
         let signals = await UnixSignalsSequence(trapping: trapped)
         try removeStaleControlSocket()
         try checkSiteAddress()
+        try await loadTLS()
         let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
-        let siteApp = makeSiteApplication { readyContinuation.yield() }
+        let siteApp = makeSiteApplication(tls: serverTLS) { readyContinuation.yield() }
         let controlApp = makeControlApplication { readyContinuation.yield() }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: siteApp), .init(service: controlApp),
@@ -200,6 +220,7 @@ public actor SiteDaemon {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(30))
                     await self.links.checkStaleness(ownVersion: (try? self.store.catalogVersion()) ?? 0)
+                    self.checkCertificateExpiry()
                 }
             }
         )

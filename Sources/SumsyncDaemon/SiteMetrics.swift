@@ -82,6 +82,15 @@ package final class SiteMetrics: Sendable {
         }
     }
 
+    /// When this site's certificate expires, in Unix seconds.
+    func certificate(site: SiteCode, expires: Date) {
+        Gauge(
+            label: "sumsync_certificate_expiry_timestamp_seconds", dimensions: [("site", site.rawValue)],
+            factory: factory
+        )
+        .record(expires.timeIntervalSince1970)
+    }
+
     /// The Prometheus text exposition.
     func exposition() -> [UInt8] {
         var buffer: [UInt8] = []

@@ -11,9 +11,12 @@ public struct SiteRequestContext: RequestContext {
     public let peer: String
     /// The verified sending site.
     public var caller: SiteCode?
+    /// The connection, for the TLS peer's certificate.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.channel = source.channel
         if let address = source.channel.remoteAddress, let ip = address.ipAddress {
             self.peer = address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
         } else {

@@ -35,6 +35,19 @@ public struct HierarchyConfig: Sendable, Equatable {
     /// The one site without a parent.
     public var topSite: SiteConfig { sites.first { $0.parent == nil }! }
 
+    /// The links (parent, child) on which either end's `url` is plain http, in file order.
+    public var insecureLinks: [(parent: SiteConfig, child: SiteConfig)] {
+        sites.compactMap { child in
+            guard let code = child.parent, let parent = site(code), !(parent.usesTLS && child.usesTLS) else {
+                return nil
+            }
+            return (parent, child)
+        }
+    }
+
+    /// Some site's `url` is `https://`.
+    public var usesTLS: Bool { sites.contains(where: \.usesTLS) }
+
     /// The sites whose parent is `code`, in file order.
     public func children(of code: SiteCode) -> [SiteConfig] { sites.filter { $0.parent == code } }
 
@@ -59,6 +72,42 @@ public struct HierarchySettings: Sendable, Equatable {
     public var keyFile: String?
     /// The shared secret read from the key file (or from the `hierarchy.key` credential).
     public var key: Data?
+    /// `ca-file`, resolved: PEM with one or more CA certificates that every site's certificate chains to.
+    /// Required as soon as any site's `url` is `https://`.
+    public var caFile: String?
+    /// `require-tls`: every site-to-site connection is TLS. Default: true when `ca-file` is set, else false.
+    public var requireTLS = false
+    /// `tls-dir`, resolved: a folder with `CODE.crt` and `CODE.key` per site, used when the service
+    /// manager passes no `site.crt`/`site.key` credentials.
+    public var tlsDirectory: String?
+    /// The credentials folder that holds `site.crt` and `site.key`, when it does (it wins over `tls-dir`).
+    public var tlsCredentialsDirectory: String?
+    /// `header-timeout`: a new connection must finish its TLS handshake and send its first request head
+    /// within this long. Default 30 s.
+    public var headerTimeout = TimeSpan(seconds: 30)
+    /// `idle-timeout`: a kept-alive connection with no request in progress for this long is closed.
+    /// Default 120 s.
+    public var idleTimeout = TimeSpan(seconds: 120)
+    /// `max-connections`: open connections per listener; past it the longest-idle one is closed. Default
+    /// 4096, and never more than half the process's open-file limit.
+    public var maxConnections = 4_096
+
+    /// Where a site's certificate and key are: the credentials when present, else `tls-dir`.
+    public func certificateFiles(for code: SiteCode) -> (certificate: String, key: String)? {
+        if let folder = tlsCredentialsDirectory {
+            return (
+                (folder as NSString).appendingPathComponent("site.crt"),
+                (folder as NSString).appendingPathComponent("site.key")
+            )
+        }
+        if let folder = tlsDirectory {
+            return (
+                (folder as NSString).appendingPathComponent("\(code).crt"),
+                (folder as NSString).appendingPathComponent("\(code).key")
+            )
+        }
+        return nil
+    }
 
     /// Every key at its default.
     public init() {}
@@ -126,8 +175,11 @@ public struct SiteConfig: Sendable, Equatable {
     public var name: String
     /// `parent`: the parent's code; nil for the top-level site.
     public var parent: SiteCode?
-    /// `url`: where this site's daemon listens for site-to-site requests (`http://host:port`).
+    /// `url`: where this site's daemon listens for site-to-site requests (`https://host:port` or
+    /// `http://host:port`).
     public var url: String
+    /// The `url` is `https://`: the site listens with TLS only.
+    public var usesTLS: Bool
     /// The host part of `url`.
     public var host: String
     /// The port of `url`.
@@ -139,6 +191,7 @@ public struct SiteConfig: Sendable, Equatable {
         code: SiteCode, name: String, parent: SiteCode?, url: String, host: String, port: Int,
         metricsListen: String? = nil
     ) {
+        self.usesTLS = url.lowercased().hasPrefix("https:")
         self.code = code
         self.name = name
         self.parent = parent

@@ -23,6 +23,11 @@ public enum MessageID: String, Sendable, CaseIterable {
     case daemonReady = "2cc3e06def0247b39281bab684eede02"
     case daemonStopping = "6a67d72fae0e48f48a787e6a49bf8e0e"
     case changeStreamRefused = "c1f3a9e2b7d54e0c8a6f2d4b9e7a1c35"
+    case certificateMismatch = "c3aaa7b1bbdf4c6dabf9aa5d78f605b4"
+    case tlsHandshakeRefused = "a4147e0ee58d4a529d7c5ffd05938370"
+    case insecureLink = "824392b1c3b443fc9cfc9d37dee9ff81"
+    case certificateExpiring = "c9a0d4a0b22946b6a0b517e6a9f37761"
+    case tlsReloadFailed = "641003b9f39240079a6cf3a10f9289eb"
 
     /// The metadata entry that makes the journal handler set `MESSAGE_ID`.
     public var metadata: Logger.Metadata { ["message.id": .string(rawValue)] }

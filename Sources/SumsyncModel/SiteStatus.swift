@@ -36,13 +36,16 @@ public struct SiteStatus: Codable, Sendable, Equatable {
     public var stale: Bool
     /// When this entry was reported (by the site itself, relayed up).
     public var reportedAt: String?
+    /// When the site's TLS certificate expires (RFC 3339); nil without one.
+    public var certExpires: String?
 
     public init(
         site: String, parent: String?, url: String, state: State, catalogVersion: Int, updates: Int,
         lastSyncStarted: String? = nil, lastSyncFinished: String? = nil, lastSuccess: String? = nil,
         lastError: String? = nil, link: Link = .healthy, lag: Int = 0, nextSync: String? = nil, stale: Bool = false,
-        reportedAt: String? = nil
+        reportedAt: String? = nil, certExpires: String? = nil
     ) {
+        self.certExpires = certExpires
         self.site = site
         self.parent = parent
         self.url = url
@@ -69,6 +72,7 @@ public struct SiteStatus: Codable, Sendable, Equatable {
         case lastError = "last_error"
         case nextSync = "next_sync"
         case reportedAt = "reported_at"
+        case certExpires = "cert_expires"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -88,13 +92,43 @@ public struct SiteStatus: Codable, Sendable, Equatable {
         try container.encode(nextSync, forKey: .nextSync)
         try container.encode(stale, forKey: .stale)
         try container.encode(reportedAt, forKey: .reportedAt)
+        try container.encode(certExpires, forKey: .certExpires)
     }
 }
 
-/// `{"sites":[…]}`: a site and its descendants.
+/// `{"sites":[…]}`: a site and its descendants; `sumsyncctl status` adds `insecure_links`.
 public struct StatusReport: Codable, Sendable, Equatable {
     public var sites: [SiteStatus]
-    public init(sites: [SiteStatus]) { self.sites = sites }
+    /// The plain-http links of the hierarchy (only with `require-tls = false`), as the asked site sees
+    /// its config; nil in reports between sites.
+    public var insecureLinks: [InsecureLink]?
+
+    public init(sites: [SiteStatus], insecureLinks: [InsecureLink]? = nil) {
+        self.sites = sites
+        self.insecureLinks = insecureLinks
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sites
+        case insecureLinks = "insecure_links"
+    }
+}
+
+/// A parent–child link on which at least one end listens on plain http.
+public struct InsecureLink: Codable, Sendable, Equatable {
+    public var parent: String
+    public var child: String
+    /// The plain-http urls of the link.
+    public var urls: [String]
+    /// What it exposes.
+    public var exposure: String
+
+    public init(parent: String, child: String, urls: [String], exposure: String) {
+        self.parent = parent
+        self.child = child
+        self.urls = urls
+        self.exposure = exposure
+    }
 }
 
 /// `POST /v1/sync-requests`: a parent asks a child to sync.

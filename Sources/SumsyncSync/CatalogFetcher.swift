@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SumsyncModel
 
 /// Gets the upstream catalog to a local file: `file://` as it is, `http(s)://` downloaded (streamed to
@@ -96,6 +97,29 @@ package struct CatalogFetcher {
             default: break
             }
         }
+        if let tls = describeTLS(error) { return tls }
         return "\(error)"
+    }
+
+    /// A failed TLS handshake in words, with BoringSSL's reason last.
+    static func describeTLS(_ error: any Error) -> String? {
+        let text = "\(error)"
+        if error is NIOSSLExtraError, text.contains("hostname") || text.contains("Hostname") {
+            return
+                "TLS handshake refused: the certificate presented does not name the host of the url (a man in the middle, or another site's certificate) (\(text))"
+        }
+        guard let ssl = error as? NIOSSLError, case .handshakeFailed(let reason) = ssl else { return nil }
+        let detail = "\(reason)"
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            return
+                "TLS handshake refused: the certificate presented does not chain to the hierarchy CA ([hierarchy] ca-file), is expired or not yet valid, or does not name the host of the url (a man in the middle, or a wrong certificate) (\(detail))"
+        }
+        if detail.contains("WRONG_VERSION_NUMBER") {
+            return "TLS handshake failed: the peer does not speak TLS on this port (is its url http://?) (\(detail))"
+        }
+        if detail.contains("CERTIFICATE") || detail.contains("ALERT") {
+            return "TLS handshake refused by the peer: it did not accept this site's certificate (\(detail))"
+        }
+        return "TLS handshake failed (\(detail))"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import SumsyncModel
 import SumsyncStore
 
@@ -32,12 +33,13 @@ package actor HierarchyLinks {
         self.reports = (try? Self.loadReports(store)) ?? [:]
     }
 
-    /// A reloaded config: new tree, intervals, and key (for requests sent from now on).
-    package func update(config: HierarchyConfig) {
+    /// A reloaded config: new tree, intervals, key and TLS material (for requests sent from now on).
+    package func update(config: HierarchyConfig, tls: TLSConfiguration?) {
         self.config = config
         client = SiteClient(
             httpClient: client.httpClient,
-            signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()), site: site
+            signer: config.hierarchy.key.map { RequestSigner(key: $0) } ?? RequestSigner(key: Data()), site: site,
+            tls: tls
         )
     }
 
@@ -61,7 +63,7 @@ package actor HierarchyLinks {
         while !Task.isCancelled {
             attempt += 1
             do {
-                _ = try await client.sendJSON(.POST, base: child.url, path: "/v1/sync-requests", body: message)
+                _ = try await client.sendJSON(.POST, to: child, path: "/v1/sync-requests", body: message)
                 linkSucceeded(child.code, version: version, attempt: attempt)
                 return
             } catch {
@@ -190,7 +192,7 @@ package actor HierarchyLinks {
                 attempt += 1
                 do {
                     _ = try await client.sendJSON(
-                        .POST, base: parent.url, path: "/v1/status", body: StatusReport(sites: statuses))
+                        .POST, to: parent, path: "/v1/status", body: StatusReport(sites: statuses))
                     return
                 } catch {
                     if attempt == 1 {

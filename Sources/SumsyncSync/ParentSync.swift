@@ -120,7 +120,7 @@ package struct ParentSync {
     private func fetch(since: Int) async throws(SyncError) -> HTTPClientResponse {
         do {
             return try await client.send(
-                .GET, base: parent.url, path: "/v1/changes", query: "since=\(since)", timeout: .minutes(30))
+                .GET, to: parent, path: "/v1/changes", query: "since=\(since)", timeout: .minutes(30))
         } catch {
             throw SyncError("cannot reach parent site \(parent.code) at \(parent.url): \(error.description)")
         }

@@ -4,8 +4,9 @@ import SumsyncModel
 
 /// Signs and verifies site-to-site requests with HMAC-SHA256 under the hierarchy key.
 ///
-/// The signature covers the method, path, query, a timestamp, a nonce, the sending site and the body's
-/// SHA-256, so a request cannot be altered, replayed (nonces are remembered) or replayed late (more
+/// The signature (`SUMSYNC-HMAC-SHA256-2`) covers the method, path, query, a timestamp, a nonce, the
+/// sending site, the receiving site and the body's SHA-256, so a request cannot be altered, sent to
+/// another site than the one it was signed for, replayed (nonces are remembered) or replayed late (more
 /// than ``maxSkew`` old), and the body can be refused before it is read (its digest is declared and signed).
 public struct RequestSigner: Sendable {
     /// The headers that carry a signature.
@@ -30,7 +31,8 @@ public struct RequestSigner: Sendable {
 
     /// The signed headers for a request.
     public func headers(
-        method: String, path: String, query: String, site: SiteCode, body: Data, now: Date = Date()
+        method: String, path: String, query: String, site: SiteCode, receiver: SiteCode, body: Data,
+        now: Date = Date()
     ) -> [(String, String)] {
         let timestamp = String(Int64(now.timeIntervalSince1970))
         var nonceBytes = [UInt8](repeating: 0, count: 16)
@@ -39,7 +41,7 @@ public struct RequestSigner: Sendable {
         let digest = Self.hex(SHA256.hash(data: body))
         let signature = sign(
             method: method, path: path, query: query, timestamp: timestamp, nonce: nonce, site: site.rawValue,
-            contentSHA256: digest
+            receiver: receiver.rawValue, contentSHA256: digest
         )
         return [
             (Header.site, site.rawValue), (Header.timestamp, timestamp), (Header.nonce, nonce),
@@ -47,29 +49,40 @@ public struct RequestSigner: Sendable {
         ]
     }
 
+    /// The first of the signed lines.
+    public static let scheme = "SUMSYNC-HMAC-SHA256-2"
+
+    /// The signed lines, joined by newlines (docs/protocol.md lists them).
+    static func canonical(
+        method: String, path: String, query: String, timestamp: String, nonce: String, site: String, receiver: String,
+        contentSHA256: String
+    ) -> Data {
+        Data(
+            [scheme, method.uppercased(), path, query, timestamp, nonce, site, receiver, contentSHA256]
+                .joined(separator: "\n").utf8)
+    }
+
     /// The signature over the canonical request.
     public func sign(
-        method: String, path: String, query: String, timestamp: String, nonce: String, site: String,
+        method: String, path: String, query: String, timestamp: String, nonce: String, site: String, receiver: String,
         contentSHA256: String
     ) -> String {
-        let canonical = [
-            "SUMSYNC-HMAC-SHA256", method.uppercased(), path, query, timestamp, nonce, site, contentSHA256,
-        ]
-        .joined(separator: "\n")
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(canonical.utf8), using: key))
+        let canonical = Self.canonical(
+            method: method, path: path, query: query, timestamp: timestamp, nonce: nonce, site: site,
+            receiver: receiver, contentSHA256: contentSHA256)
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: canonical, using: key))
     }
 
     /// Checks a signature in constant time.
     public func isValid(
         signature: String, method: String, path: String, query: String, timestamp: String, nonce: String, site: String,
-        contentSHA256: String
+        receiver: String, contentSHA256: String
     ) -> Bool {
         guard let given = Self.bytes(hex: signature) else { return false }
-        let canonical = [
-            "SUMSYNC-HMAC-SHA256", method.uppercased(), path, query, timestamp, nonce, site, contentSHA256,
-        ]
-        .joined(separator: "\n")
-        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Data(canonical.utf8), using: key)
+        let canonical = Self.canonical(
+            method: method, path: path, query: query, timestamp: timestamp, nonce: nonce, site: site,
+            receiver: receiver, contentSHA256: contentSHA256)
+        return HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: canonical, using: key)
     }
 
     static func hex(_ bytes: some Sequence<UInt8>) -> String {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 import SumsyncFormats
 import SumsyncModel
 
@@ -11,6 +12,9 @@ package struct SiteClient: Sendable {
     let httpClient: HTTPClient
     let signer: RequestSigner
     let site: SiteCode
+    /// The TLS configuration for `https://` sites: the hierarchy CA and this site's certificate. Nil when
+    /// no site uses https.
+    let tls: TLSConfiguration?
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -18,15 +22,24 @@ package struct SiteClient: Sendable {
         var status: Int?
     }
 
-    /// Sends a signed request to `base` (a site's `url`); returns the response for the caller to read.
+    /// Sends a request signed for `receiver` to its `url`; returns the response for the caller to read.
     func send(
-        _ method: HTTPMethod, base: String, path: String, query: String = "", body: Data = Data(),
+        _ method: HTTPMethod, to receiver: SiteConfig, path: String, query: String = "", body: Data = Data(),
         timeout: TimeAmount = .seconds(30)
     ) async throws(Failure) -> HTTPClientResponse {
+        let base = receiver.url
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         var request = HTTPClientRequest(url: trimmed + path + (query.isEmpty ? "" : "?" + query))
         request.method = method
-        for (name, value) in signer.headers(method: method.rawValue, path: path, query: query, site: site, body: body) {
+        if receiver.usesTLS {
+            guard let tls else {
+                throw Failure(description: "cannot reach \(trimmed): https needs [hierarchy] ca-file")
+            }
+            request.tlsConfiguration = tls
+        }
+        for (name, value) in signer.headers(
+            method: method.rawValue, path: path, query: query, site: site, receiver: receiver.code, body: body)
+        {
             request.headers.add(name: name, value: value)
         }
         if !body.isEmpty {
@@ -41,15 +54,17 @@ package struct SiteClient: Sendable {
     }
 
     /// Sends a signed JSON request and expects a 2xx answer; returns its body.
-    func sendJSON(_ method: HTTPMethod, base: String, path: String, body: some Encodable) async throws(Failure) -> Data
+    func sendJSON(_ method: HTTPMethod, to receiver: SiteConfig, path: String, body: some Encodable)
+        async throws(Failure) -> Data
     {
+        let base = receiver.url
         let data: Data
         do {
             data = try JSONEncoder().encode(body)
         } catch {
             throw Failure(description: "cannot encode the request: \(error)")
         }
-        let response = try await send(method, base: base, path: path, body: data)
+        let response = try await send(method, to: receiver, path: path, body: data)
         let answer: Data
         do {
             answer = Data(buffer: try await response.body.collect(upTo: 1 << 20))
@@ -65,9 +80,10 @@ package struct SiteClient: Sendable {
         return answer
     }
 
-    package init(httpClient: HTTPClient, signer: RequestSigner, site: SiteCode) {
+    package init(httpClient: HTTPClient, signer: RequestSigner, site: SiteCode, tls: TLSConfiguration?) {
         self.httpClient = httpClient
         self.signer = signer
         self.site = site
+        self.tls = tls
     }
 }

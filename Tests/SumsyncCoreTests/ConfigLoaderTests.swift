@@ -92,7 +92,7 @@ struct ConfigLoaderTests {
         ("no sites", header, "site: missing: list at least one [[site]]"),
         (
             "bad URL", header + "[[site]]\ncode = \"CAS\"\nurl = \"ftp://host\"\n",
-            "site[1].url: 'ftp://host' is not a site URL; write http://HOST:PORT"
+            "site[1].url: 'ftp://host' is not a site URL; write https://HOST:PORT or http://HOST:PORT"
         ),
         (
             "duplicate URL", header + cas + pr1.replacingOccurrences(of: "8532", with: "8531"),
@@ -153,7 +153,50 @@ struct ConfigLoaderTests {
             "bad metrics address", header + cas + "metrics-listen = \"9464\"\n",
             "site[1].metrics-listen: '9464' is not HOST:PORT"
         ),
+        (
+            "https without a CA", header + cas.replacingOccurrences(of: "http:", with: "https:"),
+            "hierarchy.ca-file: missing: site CAS uses https"
+        ),
+        (
+            "unreadable CA file",
+            header.replacingOccurrences(of: "name = \"t\"", with: "ca-file = \"no-such-ca.crt\"")
+                + cas.replacingOccurrences(of: "http:", with: "https:"),
+            "hierarchy.ca-file: cannot read"
+        ),
+        (
+            "an http site under require-tls (the default with a CA)",
+            header.replacingOccurrences(of: "name = \"t\"", with: "ca-file = \"hierarchy.key\"")
+                + cas.replacingOccurrences(of: "http:", with: "https:") + pr1,
+            "site PR1 uses http://127.0.0.1:8532, but [hierarchy] require-tls is true"
+        ),
+        (
+            "a zero header timeout",
+            header.replacingOccurrences(of: "name = \"t\"", with: "header-timeout = \"0s\"") + cas,
+            "hierarchy.header-timeout: must be at least 1s"
+        ),
     ]
+
+    @Test("TLS settings: require-tls follows ca-file, false keeps http links and lists them")
+    func tlsSettings() throws {
+        let https = Self.cas.replacingOccurrences(of: "http:", with: "https:")
+        let withCA = Self.header.replacingOccurrences(
+            of: "name = \"t\"", with: "ca-file = \"hierarchy.key\"\ntls-dir = \"tls\"")
+        var config = try load(withCA + https + Self.pr1.replacingOccurrences(of: "http:", with: "https:"))
+        #expect(config.hierarchy.requireTLS)
+        #expect(config.hierarchy.caFile == Self.folder.appendingPathComponent("hierarchy.key").path)
+        #expect(config.sites.allSatisfy(\.usesTLS) && config.insecureLinks.isEmpty)
+        #expect(
+            config.hierarchy.certificateFiles(for: "PR1")?.key == Self.folder.appendingPathComponent("tls/PR1.key").path
+        )
+        #expect(config.hierarchy.headerTimeout.seconds == 30 && config.hierarchy.idleTimeout.seconds == 120)
+        config = try load(
+            withCA.replacingOccurrences(of: "tls-dir", with: "require-tls = false\ntls-dir") + https + Self.pr1)
+        #expect(!config.hierarchy.requireTLS)
+        #expect(config.insecureLinks.map { "\($0.parent.code)-\($0.child.code)" } == ["CAS-PR1"])
+        config = try load(Self.header + Self.cas + Self.pr1)
+        #expect(!config.hierarchy.requireTLS && config.hierarchy.caFile == nil)
+        #expect(SiteConfig(code: "CAS", name: "", parent: nil, url: "HTTPS://h:1", host: "h", port: 1).usesTLS)
+    }
 
     @Test(arguments: broken)
     func rejects(kind: String, text: String, expected: String) {

@@ -56,7 +56,7 @@ struct SiteRoutesTests {
         let (daemon, folder) = try Self.daemon(site)
         defer { try? FileManager.default.removeItem(at: folder) }
         do {
-            try await daemon.makeSiteApplication(onRunning: {}).test(.router, test)
+            try await daemon.makeSiteApplication(tls: nil, onRunning: {}).test(.router, test)
         } catch {
             try await daemon.httpClient.shutdown()
             throw error
@@ -65,12 +65,15 @@ struct SiteRoutesTests {
     }
 
     /// Headers signed by `site` for a request to `path`.
-    static func signed(_ method: String, _ path: String, query: String = "", by site: SiteCode, body: Data = Data())
+    static func signed(
+        _ method: String, _ path: String, query: String = "", by site: SiteCode, to receiver: SiteCode,
+        body: Data = Data()
+    )
         -> HTTPFields
     {
         var fields = HTTPFields()
         for (name, value) in RequestSigner(key: key).headers(
-            method: method, path: path, query: query, site: site, body: body)
+            method: method, path: path, query: query, site: site, receiver: receiver, body: body)
         {
             fields[HTTPField.Name(name)!] = value
         }
@@ -106,7 +109,7 @@ struct SiteRoutesTests {
     func signedStatus() async throws {
         try await Self.withRoutes(of: "CAS") { client in
             try await client.execute(
-                uri: "/v1/status", method: .get, headers: Self.signed("GET", "/v1/status", by: "PR1")
+                uri: "/v1/status", method: .get, headers: Self.signed("GET", "/v1/status", by: "PR1", to: "CAS")
             ) { response in
                 #expect(response.status == .ok)
                 let report = try JSONDecoder().decode(StatusReport.self, from: Data(buffer: response.body))
@@ -117,7 +120,8 @@ struct SiteRoutesTests {
         let body = try JSONEncoder().encode(StatusReport(sites: []))
         try await Self.withRoutes(of: "PR2") { client in
             try await client.execute(
-                uri: "/v1/status", method: .post, headers: Self.signed("POST", "/v1/status", by: "PR1", body: body),
+                uri: "/v1/status", method: .post,
+                headers: Self.signed("POST", "/v1/status", by: "PR1", to: "PR2", body: body),
                 body: ByteBuffer(data: body)
             ) { response in
                 #expect(response.status == .forbidden)

@@ -7,6 +7,8 @@ struct TestHierarchy {
         var parent: String?
         var port: Int
         var extra: String = ""
+        /// This site listens on plain http even in a TLS hierarchy (a migration).
+        var plainHTTP = false
     }
 
     let folder: URL
@@ -14,6 +16,10 @@ struct TestHierarchy {
     var sync = ""
     var upstream = "catalog = \"file:///dev/null\""
     var extraTables = ""
+    /// Sites on https with `ca-file = "pki/ca.crt"` and `tls-dir = "tls"` (made by ``TestPKI``).
+    var tls = false
+    /// Extra `[hierarchy]` lines, e.g. `require-tls = false`.
+    var hierarchyExtra = ""
 
     init(folder: URL, codes: [(String, String?)]) {
         self.folder = folder
@@ -27,6 +33,8 @@ struct TestHierarchy {
             [hierarchy]
             name = "test"
             key-file = "hierarchy.key"
+            \(tls ? "ca-file = \"pki/ca.crt\"\ntls-dir = \"tls\"" : "")
+            \(hierarchyExtra)
 
             [sync]
             \(sync)
@@ -39,7 +47,8 @@ struct TestHierarchy {
         for site in sites {
             text += "\n[[site]]\ncode = \"\(site.code)\"\n"
             if let parent = site.parent { text += "parent = \"\(parent)\"\n" }
-            text += "url = \"http://127.0.0.1:\(site.port)\"\n\(site.extra)\n"
+            let scheme = tls && !site.plainHTTP ? "https" : "http"
+            text += "url = \"\(scheme)://127.0.0.1:\(site.port)\"\n\(site.extra)\n"
         }
         return text
     }

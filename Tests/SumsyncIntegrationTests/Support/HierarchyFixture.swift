@@ -8,13 +8,27 @@ final class HierarchyFixture: @unchecked Sendable {
     var daemons: [String: DaemonProcess] = [:]
 
     /// `codes`: (site, parent) pairs, top first.
-    init(label: String, codes: [(String, String?)], sync: String = "retry-interval = \"20s\"") throws {
+    /// `tls`: every site on https, with a CA and site certificates made by `sumsyncctl pki`.
+    init(
+        label: String, codes: [(String, String?)], sync: String = "retry-interval = \"20s\"", tls: Bool = false
+    ) throws {
         folder = TestEnvironment.scratch(label)
         hierarchy = TestHierarchy(folder: folder, codes: codes)
         hierarchy.upstream = "catalog = \"file://\(folder.appendingPathComponent("catalog.ndjson").path)\""
         hierarchy.sync = sync
+        hierarchy.tls = tls
+        if tls {
+            try TestPKI.makeAuthority(in: folder.appendingPathComponent("pki"))
+            for (code, _) in codes {
+                try TestPKI.issue(
+                    code, ca: folder.appendingPathComponent("pki"), into: folder.appendingPathComponent("tls"))
+            }
+        }
         try hierarchy.write()
     }
+
+    var pki: URL { folder.appendingPathComponent("pki") }
+    var tlsFolder: URL { folder.appendingPathComponent("tls") }
 
     var catalogPath: URL { folder.appendingPathComponent("catalog.ndjson") }
     var codes: [String] { hierarchy.sites.map(\.code) }
@@ -24,8 +38,9 @@ final class HierarchyFixture: @unchecked Sendable {
     }
 
     @discardableResult
-    func start(_ code: String, wait: Bool = true) async throws -> DaemonProcess {
-        let daemon = try DaemonProcess(config: hierarchy.configPath, site: code, folder: folder)
+    func start(_ code: String, wait: Bool = true, environment: [String: String] = [:]) async throws -> DaemonProcess {
+        let daemon = try DaemonProcess(
+            config: hierarchy.configPath, site: code, folder: folder, environment: environment)
         daemons[code] = daemon
         if wait { try await daemon.waitUntilReady() }
         return daemon

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 @testable import SumsyncModel
 @testable import SumsyncSync
@@ -12,6 +13,10 @@ struct SignedClient {
 
     var key = SignedClient.key
     var site: SiteCode = "CAS"
+    /// The site the requests are signed for.
+    var receiver: SiteCode = "PR1"
+    /// For https sites: the CA to trust and the certificate to present.
+    var tls: TLSConfiguration?
 
     struct Answer {
         var status: Int
@@ -22,7 +27,8 @@ struct SignedClient {
     func headers(method: String = "POST", path: String, query: String = "", body: Data, now: Date = Date()) -> [(
         String, String
     )] {
-        RequestSigner(key: key).headers(method: method, path: path, query: query, site: site, body: body, now: now)
+        RequestSigner(key: key).headers(
+            method: method, path: path, query: query, site: site, receiver: receiver, body: body, now: now)
     }
 
     func send(
@@ -31,8 +37,11 @@ struct SignedClient {
     )
         async throws -> Answer
     {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)\(query.isEmpty ? "" : "?" + query)")
+        let scheme = tls == nil ? "http" : "https"
+        var request = HTTPClientRequest(
+            url: "\(scheme)://127.0.0.1:\(port)\(path)\(query.isEmpty ? "" : "?" + query)")
         request.method = method
+        request.tlsConfiguration = tls
         for (name, value) in headers ?? [] { request.headers.add(name: name, value: value) }
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body))
