@@ -16,7 +16,7 @@ BIN_DIR = $(shell $(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS) --show-bin-p
 
 # System packages the build and tests need: the libsystemd headers, SQLite, systemd's tools
 # (systemd-analyze, systemd-journald, journalctl), util-linux (setpriv, unshare) and debootstrap.
-DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-linux debootstrap pkg-config
+DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-linux debootstrap pkg-config openssl curl
 
 .PHONY: all build test test-unit test-systemd demo install bench deps format-check clean
 

@@ -119,8 +119,11 @@ package struct ConfigValidation {
     /// `ca-file` is needed once any site is https; `require-tls` refuses any http site. The certificates
     /// themselves are checked by the daemon of each site (they differ per server).
     mutating func checkTLS(_ settings: inout HierarchySettings, sites: [SiteConfig]) {
+        // "absent" is the unit's SetCredential= stand-in for a certificate file that does not exist.
         if let credentials = loader.credentialsDirectory, !credentials.isEmpty,
-            FileManager.default.fileExists(atPath: (credentials as NSString).appendingPathComponent("site.crt"))
+            let data = FileManager.default.contents(
+                atPath: (credentials as NSString).appendingPathComponent("site.crt")),
+            String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) != "absent"
         {
             settings.tlsCredentialsDirectory = credentials
         }

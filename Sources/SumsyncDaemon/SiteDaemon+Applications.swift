@@ -59,11 +59,14 @@ extension SiteDaemon {
         }
         let site = siteConfigAtStart
         let logger = loggerAtStart
+        let budget = LogBudget(perMinute: 30)
         return Application(
             router: router,
             server: listener(name: "site", tls: tls) { peer, reason in
+                guard let suppressed = budget.take() else { return }
+                let note = suppressed > 0 ? " (\(suppressed) more refused in the last minute were not logged)" : ""
                 logger.warning(
-                    "Refused a TLS connection from \(peer): \(reason)",
+                    "Refused a TLS connection from \(peer): \(reason)\(note)",
                     metadata: ["peer.address": "\(peer)", "refusal.reason": "\(reason)"].with(.tlsHandshakeRefused)
                 )
             },
@@ -110,8 +113,10 @@ extension SiteDaemon {
         onTLSRefusal: (@Sendable (_ peer: String, _ reason: String) -> Void)? = nil
     ) -> HTTPServerBuilder {
         let settings = configAtStart.hierarchy
+        // The control socket and the metrics listener serve one admin and one scraper: a small share.
+        let configured = name == "site" ? settings.maxConnections : min(64, settings.maxConnections)
         let tracker = ConnectionTracker(
-            name: name, limit: Self.connectionLimit(configured: settings.maxConnections), logger: loggerAtStart)
+            name: name, limit: Self.connectionLimit(configured: configured), logger: loggerAtStart)
         return .site(
             tls: tls, tracker: tracker, headerTimeout: TimeAmount.seconds(settings.headerTimeout.seconds),
             idleTimeout: TimeAmount.seconds(settings.idleTimeout.seconds), onTLSRefusal: onTLSRefusal)

@@ -110,10 +110,15 @@ extension SiteDaemon {
         if !force, let last = lastExpiryWarning, now.timeIntervalSince(last) < 86_400 { return }
         lastExpiryWarning = now
         let days = Int(expires.timeIntervalSince(now) / 86_400)
+        // Credentials are copied when the unit starts; files in tls-dir are read again on reload.
+        let apply =
+            config.hierarchy.tlsCredentialsDirectory == nil
+            ? "`systemctl reload sumsyncd@\(site)`"
+            : "`systemctl restart sumsyncd@\(site)` (credentials are read at start)"
         logger.warning(
             expires < now
-                ? "The certificate of site \(site), \(file), expired on \(RFC3339.format(expires)); peers refuse it. Issue a new one and run `systemctl reload sumsyncd@\(site)`."
-                : "The certificate of site \(site), \(file), expires on \(RFC3339.format(expires)) (in \(days) days); issue a new one and run `systemctl reload sumsyncd@\(site)`.",
+                ? "The certificate of site \(site), \(file), expired on \(RFC3339.format(expires)); peers refuse it. Issue a new one and run \(apply)."
+                : "The certificate of site \(site), \(file), expires on \(RFC3339.format(expires)) (in \(days) days); issue a new one and run \(apply).",
             metadata: ["tls.certificate": "\(file)", "tls.expires": "\(RFC3339.format(expires))"].with(
                 .certificateExpiring)
         )

@@ -197,6 +197,7 @@ public actor SiteDaemon {
             metadata: [
                 "catalog.version": "\((try? store.catalogVersion()) ?? 0)",
                 "hierarchy.key-file": "\(config.hierarchy.keyFile ?? "none")",
+                "tls.certificate": "\(tls?.certificateFile ?? "none")",
                 "config.file": "\(options.configPath)",
             ].with(.daemonReady)
         )

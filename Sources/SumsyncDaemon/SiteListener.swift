@@ -230,3 +230,37 @@ final class TLSRefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
         return "TLS handshake failed: \(text)"
     }
 }
+
+/// At most `perMinute` log entries a minute for one kind of event (a port scan must not flood the
+/// journal); the first entry after a suppressed stretch says how many were left out.
+final class LogBudget: Sendable {
+    private struct State {
+        var windowStart = ContinuousClock.now
+        var used = 0
+        var suppressed = 0
+    }
+
+    private let state = Mutex(State())
+    let perMinute: Int
+
+    init(perMinute: Int) {
+        self.perMinute = perMinute
+    }
+
+    /// Nil when this entry is to be left out; else how many were left out before it.
+    func take(now: ContinuousClock.Instant = .now) -> Int? {
+        state.withLock { state in
+            if now - state.windowStart >= .seconds(60) {
+                state.windowStart = now
+                state.used = 0
+            }
+            guard state.used < perMinute else {
+                state.suppressed += 1
+                return nil
+            }
+            state.used += 1
+            defer { state.suppressed = 0 }
+            return state.suppressed
+        }
+    }
+}

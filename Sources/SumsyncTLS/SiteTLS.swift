@@ -91,7 +91,7 @@ public struct SiteTLS: Sendable {
     ) async throws(TLSSetupError) {
         if leaf.notValidAfter < now {
             throw TLSSetupError(
-                "\(file) expired on \(RFC3339Text.format(leaf.notValidAfter)); issue a new one (sumsyncctl pki issue) and reload"
+                "\(file) expired on \(RFC3339Text.format(leaf.notValidAfter)); issue a new one (sumsyncctl pki issue --force) and start the daemon again"
             )
         }
         if leaf.notValidBefore > now {

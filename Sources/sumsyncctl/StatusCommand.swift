@@ -37,5 +37,20 @@ struct StatusCommand: AsyncParsableCommand {
             ],
             rows: rows
         )
+        // Below the table: what needs an admin soon, and links that are not TLS.
+        let soon = Date().addingTimeInterval(14 * 86_400)
+        for status in report.sites {
+            guard let text = status.certExpires, let expires = ISO8601DateFormatter().date(from: text), expires < soon
+            else { continue }
+            print(
+                expires < Date()
+                    ? "Certificate of \(status.site) expired on \(text): issue a new one (sumsyncctl pki issue)."
+                    : "Certificate of \(status.site) expires on \(text): issue a new one (sumsyncctl pki issue).")
+        }
+        for link in report.insecureLinks ?? [] {
+            print(
+                "Plain-http link \(link.parent) → \(link.child) (\(link.urls.joined(separator: ", "))): \(link.exposure)."
+            )
+        }
     }
 }

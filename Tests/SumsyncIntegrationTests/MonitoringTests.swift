@@ -70,6 +70,30 @@ struct MonitoringTests {
         }
     }
 
+    @Test("a certificate expiring within 14 days: warning at start, cert_expires in status, expiry metric")
+    func certificateExpiry() async throws {
+        let tree = try HierarchyFixture(label: "expiry", codes: [("CAS", nil)], tls: true)
+        let metricsPort = TestEnvironment.freePort()
+        tree.hierarchy.sites[0].extra = "metrics-listen = \"127.0.0.1:\(metricsPort)\""
+        try tree.hierarchy.write()
+        try tree.writeCatalog([catalogLine(1)])
+        let issued = Date().addingTimeInterval(-86_400)
+        try TestPKI.issue("CAS", ca: tree.pki, into: tree.tlsFolder, validFrom: issued, days: 6)
+        let expires = issued.addingTimeInterval(6 * 86_400)
+        let cas = try await tree.start("CAS")
+        #expect(cas.log.contains("expires on"), "\(cas.log)")
+        #expect(cas.log.contains("(in 4 days)") || cas.log.contains("(in 5 days)"), "\(cas.log)")
+        let samples = try parse(try await scrape(metricsPort))
+        let metric = try #require(samples[#"sumsync_certificate_expiry_timestamp_seconds{site="CAS"}"#])
+        #expect(abs(metric - expires.timeIntervalSince1970) < 600, "\(metric) vs \(expires.timeIntervalSince1970)")
+        let status = try tree.ctl("CAS", ["status", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let site = try #require((object?["sites"] as? [[String: Any]])?.first)
+        let text = try #require(site["cert_expires"] as? String)
+        let parsed = try #require(ISO8601DateFormatter().date(from: text))
+        #expect(abs(parsed.timeIntervalSince(expires)) < 600)
+    }
+
     @Test("on-failure runs with the sync's fields; output in the log; killed after its time limit")
     func alertCommand() async throws {
         let site = try TopSiteFixture(label: "alert")
