@@ -48,4 +48,32 @@ struct ForgedParentTests {
         let ping = try CLI.run(["ping", "--json"] + child.ctlOptions)
         #expect(ping.stdout.contains(#""catalog_version":0"#), "\(ping.stdout)")
     }
+
+    @Test("a stream that ends below the child's version changes nothing (a parent's address taken over)")
+    func streamBelowOwnVersionIsRefused() async throws {
+        let tree = try HierarchyFixture(label: "forged-below", codes: [("CAS", nil), ("PR1", "CAS")])
+        try tree.writeCatalog((1...4).map { catalogLine($0) })
+        try await tree.startAll()
+        #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)
+        try tree.writeCatalog((1...5).map { catalogLine($0) })
+        #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)
+        try await tree.waitForConvergence(version: 2)
+        let reference = try tree.updates("PR1")
+        // Whoever now answers on the parent's address sends a stream from 2 that ends at version 1.
+        let fake = try RawHTTPServer(
+            response: Self.answer(
+                header: #"{"sumsync":"changes","site":"CAS","from":2,"to":1,"full":false,"upserts":1,"removals":0}"#))
+        defer { fake.stop() }
+        tree.hierarchy.sites[0].port = fake.port
+        try tree.hierarchy.write()
+        let child = tree.daemons["PR1"]!
+        child.signal(SIGHUP)
+        try await waitUntil("PR1 reloaded") { child.log.contains("Configuration reloaded") }
+        _ = try tree.ctl("PR1", ["sync", "--wait"])
+        try await waitUntil("the refusal in the log") { child.log.contains("Refused the change stream") }
+        #expect(
+            child.log.contains("it ends at version 1, below this site's version 2"), "\(child.log.suffix(3_000))")
+        #expect(try tree.version("PR1") == 2)
+        #expect(try tree.updates("PR1") == reference, "nothing of the forged stream was applied")
+    }
 }
