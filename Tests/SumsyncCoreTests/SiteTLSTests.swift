@@ -107,6 +107,14 @@ struct SiteTLSTests {
 
         try FileManager.default.removeItem(at: folder.appendingPathComponent("PR1.crt"))
         #expect(await loadError().contains("no such file"))
+
+        try issue("PR1")
+        try write("not a CA bundle\n", "ca.crt")
+        let garbage = await loadError()
+        #expect(
+            garbage.contains("holds no PEM certificate") || garbage.contains("is not a PEM CA bundle"), "\(garbage)")
+        try write("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "ca.crt")
+        #expect(await loadError().contains("is not a PEM CA bundle"))
     }
 
     @Test("a site on http without a certificate loads the CA only; on https it must have one")
