@@ -71,20 +71,8 @@ package struct ConfigValidation {
             settings.caFile = reader.nonEmptyString("ca-file").map(resolve)
             requireTLS = reader.bool("require-tls")
             settings.tlsDirectory = reader.nonEmptyString("tls-dir").map(resolve)
-            if let span = reader.timeSpan("header-timeout") {
-                if span.seconds < 1 {
-                    reader.fail("header-timeout", "must be at least 1s")
-                } else {
-                    settings.headerTimeout = span
-                }
-            }
-            if let span = reader.timeSpan("idle-timeout") {
-                if span.seconds < 1 {
-                    reader.fail("idle-timeout", "must be at least 1s")
-                } else {
-                    settings.idleTimeout = span
-                }
-            }
+            if let span = reader.positiveTimeSpan("header-timeout") { settings.headerTimeout = span }
+            if let span = reader.positiveTimeSpan("idle-timeout") { settings.idleTimeout = span }
             if let count = reader.int("max-connections", range: 16...1_000_000) { settings.maxConnections = count }
             reader.finish()
             issues += reader.issues
@@ -178,21 +166,9 @@ package struct ConfigValidation {
                 settings.schedule = schedule
             }
         }
-        if let span = reader.timeSpan("retry-interval") {
-            if span.seconds < 1 {
-                reader.fail("retry-interval", "must be at least 1s")
-            } else {
-                settings.retryInterval = span
-            }
-        }
+        if let span = reader.positiveTimeSpan("retry-interval") { settings.retryInterval = span }
         if let span = reader.timeSpan("randomized-delay") { settings.randomizedDelay = span }
-        if let span = reader.timeSpan("stale-after") {
-            if span.seconds < 1 {
-                reader.fail("stale-after", "must be at least 1s")
-            } else {
-                settings.staleAfter = span
-            }
-        }
+        if let span = reader.positiveTimeSpan("stale-after") { settings.staleAfter = span }
         if let products = reader.strings("products") { settings.products = products }
         if let classifications = reader.strings("classifications") {
             for (index, name) in classifications.enumerated() where !Classification.all.contains(name) {
@@ -228,9 +204,7 @@ package struct ConfigValidation {
         if let disconnected = reader.bool("disconnected") { settings.disconnected = disconnected }
         if let skip = reader.bool("skip-invalid") { settings.skipInvalid = skip }
         if let keys = reader.strings("trusted-keys") { settings.trustedKeys = keys.map(resolve) }
-        if let span = reader.timeSpan("timeout") {
-            if span.seconds < 1 { reader.fail("timeout", "must be at least 1s") } else { settings.timeout = span }
-        }
+        if let span = reader.positiveTimeSpan("timeout") { settings.timeout = span }
         reader.finish()
         issues += reader.issues
         return settings
@@ -241,9 +215,7 @@ package struct ConfigValidation {
         guard let table else { return settings }
         var reader = TOMLReader(table: table, path: "alerts", file: file)
         if let command = reader.nonEmptyString("on-failure") { settings.onFailure = command }
-        if let span = reader.timeSpan("timeout") {
-            if span.seconds < 1 { reader.fail("timeout", "must be at least 1s") } else { settings.timeout = span }
-        }
+        if let span = reader.positiveTimeSpan("timeout") { settings.timeout = span }
         reader.finish()
         issues += reader.issues
         return settings

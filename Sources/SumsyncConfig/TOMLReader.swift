@@ -82,6 +82,16 @@ package struct TOMLReader {
         return span
     }
 
+    /// A time span of at least one second; a shorter one is an issue.
+    mutating func positiveTimeSpan(_ key: String) -> TimeSpan? {
+        guard let span = timeSpan(key) else { return nil }
+        guard span.seconds >= 1 else {
+            fail(key, "must be at least 1s")
+            return nil
+        }
+        return span
+    }
+
     mutating func table(_ key: String) -> TOMLTable? {
         value(key, expected: .table, name: "a table")?.table
     }
