@@ -89,6 +89,7 @@ let package = Package(
             name: "SumsyncTLS",
             dependencies: [
                 "SumsyncModel",
+                "SumsyncFormats",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

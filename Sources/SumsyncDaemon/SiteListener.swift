@@ -205,14 +205,9 @@ final class TLSRefusalHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !handshakeDone, !reported {
             reported = true
-            report?(Self.peer(context.channel), Self.describe(error))
+            report?(SiteRequestContext.peerText(context.channel.remoteAddress), Self.describe(error))
         }
         context.fireErrorCaught(error)
-    }
-
-    static func peer(_ channel: any Channel) -> String {
-        guard let address = channel.remoteAddress, let ip = address.ipAddress else { return "unknown" }
-        return address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
     }
 
     static func describe(_ error: any Error) -> String {

@@ -17,13 +17,15 @@ public struct SiteRequestContext: RequestContext {
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.channel = source.channel
-        if let address = source.channel.remoteAddress, let ip = address.ipAddress {
-            self.peer = address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
-        } else {
-            self.peer = "unknown"
-        }
+        self.peer = Self.peerText(source.channel.remoteAddress)
     }
 
     /// Signed bodies are small control messages; changes flow in responses, not requests.
     public var maxUploadSize: Int { SignatureMiddleware.maxBodySize }
+
+    /// A TCP peer as logs show it: `IP:PORT`, `[IPv6]:PORT`, or `unknown`.
+    static func peerText(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress else { return "unknown" }
+        return address.protocol == .inet6 ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOSSL
+import SumsyncFormats
 import SumsyncModel
 import SwiftASN1
 import X509
@@ -91,12 +92,12 @@ public struct SiteTLS: Sendable {
     ) async throws(TLSSetupError) {
         if leaf.notValidAfter < now {
             throw TLSSetupError(
-                "\(file) expired on \(RFC3339Text.format(leaf.notValidAfter)); issue a new one (sumsyncctl pki issue --force) and start the daemon again"
+                "\(file) expired on \(RFC3339.format(leaf.notValidAfter)); issue a new one (sumsyncctl pki issue --force) and start the daemon again"
             )
         }
         if leaf.notValidBefore > now {
             throw TLSSetupError(
-                "\(file) is not valid before \(RFC3339Text.format(leaf.notValidBefore)); check this server's clock (NTP)"
+                "\(file) is not valid before \(RFC3339.format(leaf.notValidBefore)); check this server's clock (NTP)"
             )
         }
         let codes = SiteIdentity.siteCodes(of: leaf)
@@ -182,14 +183,5 @@ public struct SiteTLS: Sendable {
             configuration.privateKey = .privateKey(key)
         }
         return configuration
-    }
-}
-
-/// RFC 3339 in UTC without fractions, for messages (the Formats layer is not a dependency here).
-enum RFC3339Text {
-    static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SumsyncControl
+import SumsyncFormats
 import SumsyncModel
 
 /// `sumsyncctl status [--json]`: this site and its descendants.
@@ -40,7 +41,7 @@ struct StatusCommand: AsyncParsableCommand {
         // Below the table: what needs an admin soon, and links that are not TLS.
         let soon = Date().addingTimeInterval(14 * 86_400)
         for status in report.sites {
-            guard let text = status.certExpires, let expires = ISO8601DateFormatter().date(from: text), expires < soon
+            guard let text = status.certExpires, let expires = RFC3339.parse(text), expires < soon
             else { continue }
             print(
                 expires < Date()

@@ -265,4 +265,33 @@ struct TLSHierarchyTests {
         try await waitUntil("the refused reload") { cas.log.contains("TLS reload refused") }
         #expect(try TestPKI.servedFingerprint(port: port) == after)
     }
+
+    @Test("pki: clear errors for a bad code, no host, a missing or foreign CA; existing files kept without --force")
+    func pkiRefusals() throws {
+        let folder = TestEnvironment.scratch("pki")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ca = folder.appendingPathComponent("ca")
+        let out = folder.appendingPathComponent("out")
+        func pki(_ arguments: [String]) throws -> CLI.Result { try CLI.run(["pki"] + arguments) }
+        var result = try pki(["issue", "PR1", "--host", "127.0.0.1", "--ca", ca.path, "--output", out.path])
+        #expect(result.status != 0 && result.stderr.contains("make them with `sumsyncctl pki init"), "\(result.stderr)")
+        #expect(try pki(["init", "--output", ca.path]).status == 0)
+        let caBefore = try Data(contentsOf: ca.appendingPathComponent("ca.key"))
+        result = try pki(["init", "--output", ca.path])
+        #expect(result.status != 0 && result.stderr.contains("exists; not overwriting it"), "\(result.stderr)")
+        #expect(try Data(contentsOf: ca.appendingPathComponent("ca.key")) == caBefore)
+        result = try pki(["issue", "pr-1", "--host", "127.0.0.1", "--ca", ca.path, "--output", out.path])
+        #expect(result.status != 0 && result.stderr.contains("invalid site code"), "\(result.stderr)")
+        result = try pki(["issue", "PR1", "--ca", ca.path, "--output", out.path])
+        #expect(result.status != 0 && result.stderr.contains("--host"), "\(result.stderr)")
+        // A CA key that is not the CA certificate's.
+        let other = folder.appendingPathComponent("other")
+        #expect(try pki(["init", "--output", other.path]).status == 0)
+        try FileManager.default.removeItem(at: ca.appendingPathComponent("ca.key"))
+        try FileManager.default.copyItem(
+            at: other.appendingPathComponent("ca.key"), to: ca.appendingPathComponent("ca.key"))
+        result = try pki(["issue", "PR1", "--host", "127.0.0.1", "--ca", ca.path, "--output", out.path])
+        #expect(result.status != 0 && result.stderr.contains("does not match the CA certificate"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("PR1.key").path))
+    }
 }
