@@ -37,6 +37,16 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // liblzma, libzstd and libbz2 (bzip2 ships no pkg-config file, so one module links all three).
+        .systemLibrary(
+            name: "CCompression",
+            providers: [.apt(["liblzma-dev", "libzstd-dev", "libbz2-dev"])]
+        ),
         .target(
             name: "SystemdKit",
             dependencies: [
@@ -51,10 +61,12 @@ let package = Package(
             name: "SumsyncModel",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
-        // Bytes in and out: line reader, gzip, JSON scanner and writer, RFC 3339, line hash, bundle frames.
+        // Bytes in and out: line reader, gzip, JSON scanner and writer, RFC 3339, line hash, bundle frames,
+        // decompression (zlib, liblzma, libzstd, libbz2), libxml2 readers of repomd.xml and updateinfo.xml,
+        // rpm's version comparison.
         .target(
             name: "SumsyncFormats",
-            dependencies: ["SumsyncModel", "CZlib"]
+            dependencies: ["SumsyncModel", "CZlib", "CLibXML2", "CCompression"]
         ),
         // Calendar and `every` schedules; the state machine that decides when a site syncs and retries.
         .target(

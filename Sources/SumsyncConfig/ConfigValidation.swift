@@ -33,18 +33,20 @@ package struct ConfigValidation {
         top.finish()
         issues += top.issues
 
-        let sync = readSync(syncTable)
         let upstream = readUpstream(upstreamTable)
+        let sync = readSync(syncTable, rpm: upstream.sources.contains { $0.format == .rpm })
         let alerts = readAlerts(alertsTable)
         let sites = readSites(siteTables)
         let hierarchy = readHierarchy(hierarchyTable, sites: sites, siteCount: siteTables.count)
         checkTree(sites)
         if let top = sites.first(where: { $0.parent == nil }), sites.filter({ $0.parent == nil }).count == 1,
-            !upstream.disconnected, upstream.catalog == nil
+            !upstream.disconnected, upstream.sources.isEmpty,
+            !issues.contains(where: { $0.keyPath?.hasPrefix("upstream") == true })
         {
             fail(
                 "upstream.catalog",
-                "missing: the top-level site \(top.code) needs a catalog URL (or disconnected = true)")
+                "missing: the top-level site \(top.code) needs a catalog URL or [[upstream.source]] tables (or disconnected = true)"
+            )
         }
         guard issues.isEmpty else { return nil }
         return HierarchyConfig(
@@ -155,7 +157,8 @@ package struct ConfigValidation {
         return Data(trimmed.utf8)
     }
 
-    mutating func readSync(_ table: TOMLTable?) -> SyncSettings {
+    /// `rpm`: an rpm source is configured, so its advisory types are classifications to select.
+    mutating func readSync(_ table: TOMLTable?, rpm: Bool) -> SyncSettings {
         var settings = SyncSettings()
         guard let table else { return settings }
         var reader = TOMLReader(table: table, path: "sync", file: file)
@@ -171,10 +174,14 @@ package struct ConfigValidation {
         if let span = reader.positiveTimeSpan("stale-after") { settings.staleAfter = span }
         if let products = reader.strings("products") { settings.products = products }
         if let classifications = reader.strings("classifications") {
-            for (index, name) in classifications.enumerated() where !Classification.all.contains(name) {
+            let known = Classification.all + (rpm ? Classification.rpmTypes : [])
+            for (index, name) in classifications.enumerated() where !known.contains(name) {
+                let hint =
+                    !rpm && Classification.rpmTypes.contains(name)
+                    ? " ('\(name)' needs an rpm [[upstream.source]])" : ""
                 reader.fail(
                     "classifications[\(index)]",
-                    "unknown classification '\(name)'; known: \(Classification.all.joined(separator: ", "))"
+                    "unknown classification '\(name)'\(hint); known: \(known.joined(separator: ", "))"
                 )
             }
             settings.classifications = classifications
@@ -193,12 +200,36 @@ package struct ConfigValidation {
         guard let table else { return settings }
         var reader = TOMLReader(table: table, path: "upstream", file: file)
         if let catalog = reader.nonEmptyString("catalog") {
-            if let scheme = URL(string: catalog)?.scheme?.lowercased(), ["file", "http", "https"].contains(scheme),
-                URL(string: catalog)?.host != nil || scheme == "file"
-            {
+            if Self.isUpstreamURL(catalog) {
                 settings.catalog = catalog
+                settings.sources = [UpstreamSourceConfig(name: "catalog", format: .catalog, url: catalog)]
             } else {
                 reader.fail("catalog", "'\(catalog)' is not a file://, http:// or https:// URL")
+            }
+        }
+        reader.allow("source")
+        if let value = table["source"] {
+            if let array = value.array, array.allSatisfy({ $0.type == .table }) {
+                if settings.catalog != nil {
+                    reader.fail(
+                        "source",
+                        "use either [upstream] catalog or [[upstream.source]] tables, not both (catalog means one catalog source named \"catalog\")"
+                    )
+                } else {
+                    settings.sources = readSources(array.compactMap(\.table))
+                }
+            } else {
+                reader.fail(
+                    "source",
+                    "expected an array of tables ([[upstream.source]]), found \(TOMLReader.describe(value.type))")
+            }
+        }
+        if let text = reader.nonEmptyString("max-metadata-size") {
+            if let bytes = Self.byteSize(text), bytes >= 1 << 20 {
+                settings.maxMetadataSize = bytes
+            } else {
+                reader.fail(
+                    "max-metadata-size", "'\(text)' is not a size of at least 1 MiB (e.g. \"4 GiB\", \"512 MiB\")")
             }
         }
         if let disconnected = reader.bool("disconnected") { settings.disconnected = disconnected }
@@ -208,6 +239,106 @@ package struct ConfigValidation {
         reader.finish()
         issues += reader.issues
         return settings
+    }
+
+    /// The `[[upstream.source]]` tables, in order.
+    mutating func readSources(_ tables: [TOMLTable]) -> [UpstreamSourceConfig] {
+        var sources: [UpstreamSourceConfig] = []
+        var names: Set<String> = []
+        for (index, table) in tables.enumerated() {
+            var reader = TOMLReader(table: table, path: "upstream.source[\(index)]", file: file)
+            let name = reader.nonEmptyString("name")
+            let formatText = reader.nonEmptyString("format")
+            let url = reader.nonEmptyString("url")
+            let product = reader.nonEmptyString("product")
+            let gpgKey = reader.nonEmptyString("gpg-key").map(resolve)
+            reader.finish()
+            issues += reader.issues
+            guard let name else {
+                fail("upstream.source[\(index)].name", "missing: every source needs a name")
+                continue
+            }
+            guard Self.isSourceName(name) else {
+                fail("upstream.source[\(index)].name", "'\(name)' is not a source name: [a-z0-9][a-z0-9._-]*")
+                continue
+            }
+            guard names.insert(name).inserted else {
+                fail("upstream.source[\(index)].name", "'\(name)' names two sources; names must be unique")
+                continue
+            }
+            guard let formatText else {
+                fail("upstream.source[\(index)].format", "missing: \"catalog\" or \"rpm\"")
+                continue
+            }
+            guard let format = SourceFormat(rawValue: formatText) else {
+                fail("upstream.source[\(index)].format", "unknown format '\(formatText)'; known: catalog, rpm")
+                continue
+            }
+            guard let url else {
+                fail(
+                    "upstream.source[\(index)].url",
+                    "missing: the \(format == .rpm ? "repository's base" : "catalog's") URL")
+                continue
+            }
+            guard Self.isUpstreamURL(url) else {
+                fail("upstream.source[\(index)].url", "'\(url)' is not a file://, http:// or https:// URL")
+                continue
+            }
+            if let gpgKey {
+                if format != .rpm {
+                    fail("upstream.source[\(index)].gpg-key", "only rpm sources are signed (repodata/repomd.xml.asc)")
+                } else if !FileManager.default.isReadableFile(atPath: gpgKey) {
+                    fail(
+                        "upstream.source[\(index)].gpg-key",
+                        "cannot read \(gpgKey): \(FileManager.default.fileExists(atPath: gpgKey) ? "permission denied" : "no such file")"
+                    )
+                }
+            }
+            sources.append(UpstreamSourceConfig(name: name, format: format, url: url, product: product, gpgKey: gpgKey))
+        }
+        return sources
+    }
+
+    static func isUpstreamURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+            ["file", "http", "https"].contains(scheme)
+        else { return false }
+        return url.host != nil || scheme == "file"
+    }
+
+    /// `[a-z0-9][a-z0-9._-]*`.
+    static func isSourceName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, name.utf8.count <= 64 else { return false }
+        func allowed(_ byte: UInt8, first: Bool) -> Bool {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): !first
+            default: false
+            }
+        }
+        return allowed(first, first: true) && name.utf8.dropFirst().allSatisfy { allowed($0, first: false) }
+    }
+
+    /// `4 GiB`, `512MiB`, `100 MB`, `1G`, or plain bytes.
+    static func byteSize(_ text: String) -> Int64? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.prefix { $0.isNumber }
+        guard let number = Int64(digits) else { return nil }
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).lowercased()
+        let factor: Int64
+        switch unit {
+        case "", "b": factor = 1
+        case "k", "kib": factor = 1 << 10
+        case "kb": factor = 1000
+        case "m", "mib": factor = 1 << 20
+        case "mb": factor = 1_000_000
+        case "g", "gib": factor = 1 << 30
+        case "gb": factor = 1_000_000_000
+        case "t", "tib": factor = 1 << 40
+        default: return nil
+        }
+        let (value, overflow) = number.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : value
     }
 
     mutating func readAlerts(_ table: TOMLTable?) -> AlertSettings {

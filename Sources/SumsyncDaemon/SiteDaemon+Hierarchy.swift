@@ -103,14 +103,16 @@ extension SiteDaemon {
         if running != nil {
             state = .synchronizing
         } else if let lastFinished {
-            state = lastFinished.result == "failed" ? .failed : .succeeded
+            state = lastFinished.result == "failed" || lastFinished.result == "partial" ? .failed : .succeeded
         } else {
             state = version == 0 && updates == 0 ? .neverSynced : .succeeded
         }
         return SiteStatus(
             site: site.rawValue, parent: me.parent?.rawValue, url: me.url, state: state, catalogVersion: version,
             updates: updates, lastSyncStarted: history.first?.started, lastSyncFinished: lastFinished?.finished,
-            lastSuccess: lastSuccess?.finished, lastError: lastFinished?.result == "failed" ? lastFinished?.error : nil,
+            lastSuccess: lastSuccess?.finished,
+            lastError: lastFinished?.result == "failed" || lastFinished?.result == "partial"
+                ? lastFinished?.error : nil,
             link: .healthy, nextSync: nextSyncText(), reportedAt: RFC3339.format(Date()),
             certExpires: tls?.expires.map(RFC3339.format)
         )

@@ -44,7 +44,7 @@ extension SiteDaemon {
         let started = ContinuousClock.now
         var outcome = await body(config, logger)
         outcome.duration = ContinuousClock.now - started
-        if outcome.result == .succeeded, !config.children(of: self.site).isEmpty {
+        if outcome.result == .succeeded || outcome.result == .partial, !config.children(of: self.site).isEmpty {
             progress.enter(.notifyingChildren, total: config.children(of: self.site).count)
         }
         return outcome
@@ -131,6 +131,14 @@ extension SiteDaemon {
                         .newCategory)
                 )
             }
+        case .partial:
+            for (name, count) in counts.named { metadata["sync.\(name)"] = "\(count)" }
+            metadata["sync.error"] = "\(outcome.error ?? "unknown")"
+            logger.warning(
+                "Sync \(id) partly applied: \(counts.summary); catalog version \(outcome.catalogVersion). \(outcome.error ?? "")",
+                metadata: metadata.with(.syncPartial)
+            )
+            runFailureAlert(id: id, trigger: trigger, outcome: outcome)
         case .noOp:
             logger.info(
                 "Sync \(id): upstream unchanged; nothing to do (catalog version \(outcome.catalogVersion)).",
@@ -142,20 +150,25 @@ extension SiteDaemon {
                 "Sync \(id) failed: \(outcome.error ?? "unknown error")",
                 metadata: metadata.with(.syncFailed)
             )
-            if let command = config.alerts.onFailure {
-                let alert = AlertCommand(command: command, timeout: config.alerts.timeout.duration)
-                let fields = [
-                    "SUMSYNC_SITE_CODE": site.rawValue, "SUMSYNC_SYNC_ID": id, "SUMSYNC_SYNC_TRIGGER": trigger.rawValue,
-                    "SUMSYNC_SYNC_RESULT": outcome.result.rawValue, "SUMSYNC_SYNC_ERROR": outcome.error ?? "",
-                    "SUMSYNC_CATALOG_VERSION": "\(outcome.catalogVersion)",
-                ]
-                let logger = self.logger
-                Task.detached { await alert.run(environment: fields, logger: logger) }
-            }
+            runFailureAlert(id: id, trigger: trigger, outcome: outcome)
         }
         lastOutcome = outcome
         metrics.syncFinished(trigger: trigger, outcome: outcome, duration: outcome.duration)
         notifier.status(statusLine())
+    }
+
+    /// `[alerts] on-failure`, after a failed or partial sync.
+    private func runFailureAlert(id: String, trigger: SyncTrigger, outcome: SyncEngine.Outcome) {
+        if let command = config.alerts.onFailure {
+            let alert = AlertCommand(command: command, timeout: config.alerts.timeout.duration)
+            let fields = [
+                "SUMSYNC_SITE_CODE": site.rawValue, "SUMSYNC_SYNC_ID": id, "SUMSYNC_SYNC_TRIGGER": trigger.rawValue,
+                "SUMSYNC_SYNC_RESULT": outcome.result.rawValue, "SUMSYNC_SYNC_ERROR": outcome.error ?? "",
+                "SUMSYNC_CATALOG_VERSION": "\(outcome.catalogVersion)",
+            ]
+            let logger = self.logger
+            Task.detached { await alert.run(environment: fields, logger: logger) }
+        }
     }
 }
 
@@ -177,7 +190,7 @@ extension SiteDaemon {
     /// After any sync: pass a changed catalog on to the children, report status up, and plan a retry
     /// after a failure.
     func afterSync(outcome: SyncEngine.Outcome) async {
-        if outcome.result == .succeeded && outcome.catalogVersion != lastNotifiedVersion {
+        if outcome.result == .succeeded || outcome.result == .partial, outcome.catalogVersion != lastNotifiedVersion {
             let previous = lastNotifiedVersion
             lastNotifiedVersion = outcome.catalogVersion
             if !config.children(of: site).isEmpty {
@@ -207,7 +220,7 @@ extension SiteDaemon {
     func scheduleRetry(after outcome: SyncEngine.Outcome) {
         // A refused import would be refused again: an admin brings the next bundle.
         guard !isDisconnectedTop, scheduleState != nil else { return }
-        let failed = outcome.result == .failed
+        let failed = outcome.result == .failed || outcome.result == .partial
         scheduleEvent { $0.syncFinished(succeeded: !failed, now: Date()) }
         guard failed, let state = scheduleState else { return }
         if state.retryPolicy == .every {

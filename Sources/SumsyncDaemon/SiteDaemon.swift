@@ -255,6 +255,8 @@ public actor SiteDaemon {
         var line = "Idle. Catalog v\(version)."
         if let last = lastOutcome, last.result == .failed {
             line += " Last sync failed: \(last.error ?? "unknown error")."
+        } else if let last = lastOutcome, last.result == .partial {
+            line += " Last sync partial: \(last.error ?? "unknown error")."
         }
         switch role {
         case .child(let parent): return line + " Syncs from parent \(parent)."

@@ -60,6 +60,30 @@ extension CatalogRecord {
             out.key("description")
             out.string(description)
         }
+        if let source {
+            out.key("source")
+            out.string(source)
+        }
+        if let advisory {
+            out.key("advisory")
+            out.string(advisory)
+        }
+        if !cves.isEmpty {
+            out.key("cves")
+            out.stringArray(cves)
+        }
+        if !packages.isEmpty {
+            out.key("packages")
+            out.stringArray(packages)
+        }
+        if rebootSuggested {
+            out.key("reboot_suggested")
+            out.raw("true")
+        }
+        if let digest {
+            out.key("digest")
+            out.integer(digest)
+        }
         out.raw("}")
         return String(decoding: out.out, as: UTF8.self)
     }

@@ -70,7 +70,8 @@ private struct RequiredFields: OptionSet {
 /// The fields a record knows; anything else is skipped.
 private enum Field {
     case id, revision, title, product, classification, languages, kb, bulletin, severity, released, revised
-    case supersedes, expired, size, url, description, unknown
+    case supersedes, expired, size, url, description, source, advisory, cves, packages, rebootSuggested, digest
+    case unknown
 }
 
 extension JSONScanner {
@@ -128,6 +129,14 @@ extension JSONScanner {
                         "size", minimum: 0, expected: "an integer ≥ 0 or null", nullable: true)
                 case .url: record.url = try optionalString("url")
                 case .description: record.description = try optionalString("description")
+                case .source: record.source = try optionalString("source")
+                case .advisory: record.advisory = try optionalString("advisory")
+                case .cves: record.cves = try stringArrayValue("cves")
+                case .packages: record.packages = try stringArrayValue("packages")
+                case .rebootSuggested: record.rebootSuggested = try boolValue("reboot_suggested")
+                case .digest:
+                    record.digest = try integerValue(
+                        "digest", minimum: Int64.min, expected: "an integer or null", nullable: true)
                 case .unknown: try skipValue()
                 }
                 skipWhitespace()
@@ -180,19 +189,24 @@ extension JSONScanner {
         switch count {
         case 2: return eq("id") ? .id : eq("kb") ? .kb : .unknown
         case 3: return eq("url") ? .url : .unknown
-        case 4: return eq("size") ? .size : .unknown
+        case 4: return eq("size") ? .size : eq("cves") ? .cves : .unknown
         case 5: return eq("title") ? .title : .unknown
+        case 6: return eq("source") ? .source : eq("digest") ? .digest : .unknown
         case 7: return eq("product") ? .product : eq("revised") ? .revised : eq("expired") ? .expired : .unknown
         case 8:
             return eq("revision")
                 ? .revision
                 : eq("released")
                     ? .released
-                    : eq("bulletin") ? .bulletin : eq("severity") ? .severity : .unknown
+                    : eq("bulletin")
+                        ? .bulletin
+                        : eq("severity")
+                            ? .severity : eq("advisory") ? .advisory : eq("packages") ? .packages : .unknown
         case 9: return eq("languages") ? .languages : .unknown
         case 10: return eq("supersedes") ? .supersedes : .unknown
         case 11: return eq("description") ? .description : .unknown
         case 14: return eq("classification") ? .classification : .unknown
+        case 16: return eq("reboot_suggested") ? .rebootSuggested : .unknown
         default: return .unknown
         }
     }
@@ -216,6 +230,12 @@ extension JSONScanner {
         case "size": .size
         case "url": .url
         case "description": .description
+        case "source": .source
+        case "advisory": .advisory
+        case "cves": .cves
+        case "packages": .packages
+        case "reboot_suggested": .rebootSuggested
+        case "digest": .digest
         default: .unknown
         }
     }

@@ -58,8 +58,55 @@ extension JSONScanner {
     }
 
     /// The classification, returned as the shared `CatalogRecord.classifications` string.
+    /// Advisory sources' lowercase types (`security`, `bugfix`, …) are accepted as written.
     mutating func classificationValue() throws(CatalogError) -> String {
-        try enumValue("classification", Self.classificationBytes, CatalogRecord.classifications, nullable: false)!
+        let start = pos
+        if current == 0x22 {
+            let token = try scanString()
+            if !token.hasEscapes {
+                let bytes = UnsafeBufferPointer(start: base + token.start, count: token.count)
+                for (k, candidate) in Self.classificationBytes.enumerated()
+                where candidate.count == token.count && memcmp(base + token.start, candidate, token.count) == 0 {
+                    return CatalogRecord.classifications[k]
+                }
+                if let first = bytes.first, first >= 0x61, first <= 0x7A {
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    if Classification.isAdvisoryType(text) { return text }
+                }
+            }
+            pos = start
+        }
+        return try enumValue(
+            "classification", Self.classificationBytes, CatalogRecord.classifications, nullable: false)!
+    }
+
+    /// An array of strings, or null for none (`cves`, `packages`).
+    mutating func stringArrayValue(_ name: String) throws(CatalogError) -> [String] {
+        let start = pos
+        if try consumeNull() { return [] }
+        let expected = "an array of strings or null"
+        guard current == 0x5B else { throw invalid(name, expected, from: start) }
+        pos += 1
+        skipWhitespace()
+        var result: [String] = []
+        if current == 0x5D {
+            pos += 1
+            return result
+        }
+        while true {
+            guard current == 0x22 else { throw invalid(name, expected, from: start) }
+            result.append(string(try scanString()))
+            skipWhitespace()
+            if current == 0x2C {
+                pos += 1
+                skipWhitespace()
+            } else if current == 0x5D {
+                pos += 1
+                return result
+            } else {
+                throw syntaxError("',' or ']'")
+            }
+        }
     }
 
     /// The severity (or nil for null), returned as the shared `CatalogRecord.severities` string.

@@ -37,13 +37,29 @@ public struct CatalogRecord: Sendable, Equatable {
     public var url: String?
     /// Free-text description.
     public var description: String?
+    /// The configured source the update came from (`[[upstream.source]] name`; `catalog` for
+    /// `[upstream] catalog`); nil in lines of an upstream catalog, which the sync fills in.
+    public var source: String?
+    /// The advisory as its upstream names it (`RLSA-2024:0001`), for sources that publish advisories.
+    public var advisory: String?
+    /// CVE ids the advisory references; `[]` when absent.
+    public var cves: [String]
+    /// The fixed packages, `name-[epoch:]version-release.arch` (epoch only when not 0); `[]` when absent.
+    public var packages: [String]
+    /// Upstream suggests a reboot after installing; false when absent.
+    public var rebootSuggested: Bool
+    /// The top site's hash of the advisory's upstream content, for sources whose revision sumsync counts
+    /// (rpm); never sent to child sites.
+    public var digest: Int64?
 
     /// Memberwise initializer. It does not validate: use `CatalogRecordParser` for untrusted input.
     public init(
         id: String, revision: Int, title: String, product: String, classification: String,
         languages: [String], kb: String? = nil, bulletin: String? = nil, severity: String? = nil,
         released: String, releasedEpoch: Int64, revised: String? = nil, supersedes: [String] = [],
-        expired: Bool = false, size: Int64? = nil, url: String? = nil, description: String? = nil
+        expired: Bool = false, size: Int64? = nil, url: String? = nil, description: String? = nil,
+        source: String? = nil, advisory: String? = nil, cves: [String] = [], packages: [String] = [],
+        rebootSuggested: Bool = false, digest: Int64? = nil
     ) {
         self.id = id
         self.revision = revision
@@ -62,9 +78,16 @@ public struct CatalogRecord: Sendable, Equatable {
         self.size = size
         self.url = url
         self.description = description
+        self.source = source
+        self.advisory = advisory
+        self.cves = cves
+        self.packages = packages
+        self.rebootSuggested = rebootSuggested
+        self.digest = digest
     }
 
-    /// Every classification a catalog may use: the same list configs select from.
+    /// Every classification a catalog may use: the same list configs select from (advisory sources add
+    /// their own lowercase types, ``Classification/isAdvisoryType(_:)``).
     public static var classifications: [String] { Classification.all }
 
     /// Every severity a catalog may use.

@@ -139,10 +139,43 @@ public struct SyncSettings: Sendable, Equatable {
     public var effectiveStaleAfter: TimeSpan { staleAfter ?? TimeSpan(seconds: retryInterval.seconds * 2) }
 }
 
+/// The formats an upstream source may have.
+public enum SourceFormat: String, Sendable, Equatable, CaseIterable {
+    /// sumsync's own NDJSON catalog (docs/catalog-format.md).
+    case catalog
+    /// An RPM repository: `repodata/repomd.xml` and the `updateinfo` it points at (docs/sources.md).
+    case rpm
+}
+
+/// One `[[upstream.source]]` table (or the one source `[upstream] catalog` stands for).
+public struct UpstreamSourceConfig: Sendable, Equatable {
+    /// `name`: unique, `[a-z0-9][a-z0-9._-]*`.
+    public var name: String
+    public var format: SourceFormat
+    /// `url`: the catalog, or the repository's base (`file://`, `http://`, `https://`).
+    public var url: String
+    /// `product`: the product its advisories belong to. Default: the name.
+    public var product: String
+    /// `gpg-key`: the key `repodata/repomd.xml.asc` must verify with (resolved path); nil = unsigned is fine.
+    public var gpgKey: String?
+
+    public init(name: String, format: SourceFormat, url: String, product: String? = nil, gpgKey: String? = nil) {
+        self.name = name
+        self.format = format
+        self.url = url
+        self.product = product ?? name
+        self.gpgKey = gpgKey
+    }
+}
+
 /// `[upstream]`.
 public struct UpstreamSettings: Sendable, Equatable {
-    /// `catalog`: `file://`, `http://` or `https://`. Required on a connected top-level site.
+    /// `catalog`: `file://`, `http://` or `https://`: one `catalog` source named `catalog`.
     public var catalog: String?
+    /// Every source, in the order configured: `[[upstream.source]]`, or the one `catalog` stands for.
+    public var sources: [UpstreamSourceConfig] = []
+    /// `max-metadata-size`: the most bytes one upstream file may decompress to. Default 4 GiB.
+    public var maxMetadataSize: Int64 = 4 << 30
     /// `disconnected`: sync only from imported bundles. Default false.
     public var disconnected = false
     /// `skip-invalid`: count, log and skip malformed catalog lines instead of failing. Default false.

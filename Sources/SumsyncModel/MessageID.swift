@@ -8,6 +8,7 @@ public enum MessageID: String, Sendable, CaseIterable {
     case syncCompleted = "8eb96b7d751e4960944a22e84edd16a0"
     case syncNoOp = "f6ec4f383162497cb5b8d8631fdf5b6a"
     case syncFailed = "77ef2ce3ef9648f29c402d80655bbdba"
+    case syncPartial = "5e0d7c2a91b34f6c8a4e1f0b2d9c6a17"
     case syncRequestSent = "cffb86e31ecb49adbd64ccf2919816fc"
     case syncRequestReceived = "eb644936933c4d29bf0a1224e2bb8037"
     case childLinkDegraded = "2960f91bf2bc4ce19c0c3fceffc9b12c"

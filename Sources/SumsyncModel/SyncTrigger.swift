@@ -18,6 +18,8 @@ public enum SyncTrigger: String, Sendable, Codable, CaseIterable {
 public enum SyncResult: String, Sendable, Codable {
     case succeeded
     case failed
+    /// Some sources failed: their updates stayed as they were, the others applied; retried like a failure.
+    case partial
     /// Upstream answered that nothing changed (HTTP 304); the catalog version stays.
     case noOp = "no-op"
     /// Still running (only seen in history while a sync runs, or after a crash before recovery).

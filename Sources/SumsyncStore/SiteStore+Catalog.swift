@@ -9,11 +9,14 @@ extension SiteStore {
     /// half of a top-level sync, also used to import a catalog bundle. `name` is how messages call it;
     /// `validators` (ETag, Last-Modified) are stored for the next conditional request. `full`: parse every
     /// line, even when the line index of the last catalog (kept in `indexCache`) could skip the known ones.
-    /// All or nothing: any error leaves the site database as it was.
+    /// All or nothing: any error leaves the site database as it was. `defaultSource` names the source of
+    /// records that do not say (an upstream catalog's lines); `allowEmpty`: an empty snapshot is fine (sources
+    /// that offer nothing yet), not a broken upstream.
     package func applyCatalog(
         at path: String, name catalog: String, filter: UpdateFilter, expiryCutoff cutoff: Int64, skipInvalid: Bool,
         validators: (etag: String?, lastModified: String?), syncID: String, full: Bool, indexCache: CatalogIndexCache,
-        progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
+        progress: SyncProgress, logger: Logger, now: @Sendable () -> Date, defaultSource: String? = nil,
+        allowEmpty: Bool = false
     ) async throws(SyncError) -> SyncOutcome {
         let (etag, lastModified) = validators
         var phases = PhaseTimes()
@@ -57,9 +60,11 @@ extension SiteStore {
                         if progress.isStopRequested { throw SyncError.cancelled }
                         if !indexed { progress.advance(to: lines) }
                     }
-                    let record: CatalogRecord
+                    var record: CatalogRecord
                     switch parsed {
-                    case .success(let parsed): record = parsed
+                    case .success(let parsed):
+                        record = parsed
+                        if record.source == nil { record.source = defaultSource }
                     case .failure(let error):
                         guard skipInvalid else {
                             throw SyncError(
@@ -103,7 +108,7 @@ extension SiteStore {
                 phases.mark("read (\(lines) lines parsed, written in \(PhaseTimes.milliseconds(writing)) ms)")
                 let known = applier.matcher.known
                 lines += known
-                guard lines > 0 else {
+                guard lines > 0 || allowEmpty else {
                     throw SyncError("the upstream catalog \(catalog) is empty; nothing was applied")
                 }
                 progress.advance(to: lines)

@@ -169,6 +169,33 @@ extension SiteStore {
                     """
             )
         }
+        migrator.registerMigration("v5") { db in
+            // Advisory sources: each update's source and advisory fields, the top's content hash (it
+            // counts rpm revisions), and one row per configured source with what its last sync found.
+            try db.execute(
+                sql: """
+                    ALTER TABLE updates ADD COLUMN source TEXT;
+                    ALTER TABLE updates ADD COLUMN advisory TEXT;
+                    ALTER TABLE updates ADD COLUMN cves TEXT;
+                    ALTER TABLE updates ADD COLUMN packages TEXT;
+                    ALTER TABLE updates ADD COLUMN reboot_suggested INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE updates ADD COLUMN digest INTEGER;
+                    CREATE TABLE upstream_sources (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        format TEXT NOT NULL,
+                        url TEXT NOT NULL,
+                        product TEXT,
+                        etag TEXT,
+                        last_modified TEXT,
+                        content_key TEXT,
+                        last_result TEXT,
+                        last_checked TEXT,
+                        last_changed TEXT,
+                        error TEXT
+                    ) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 }

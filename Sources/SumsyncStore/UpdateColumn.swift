@@ -5,14 +5,15 @@ import SumsyncModel
 /// them, how a stored row compares with a record, which of them a newer revision overwrites, and how a
 /// stored row is written as a change stream's line for the sites below.
 ///
-/// The cases are in column order and bound as the numbered parameters `?1` … `?19` (the raw value), so
+/// The cases are in column order and bound as the numbered parameters `?1` … `?25` (the raw value), so
 /// an `INSERT` and an `UPDATE … WHERE id = ?1` share one binding. A new field of ``CatalogRecord`` is a
 /// case here (with its key in ``CatalogRecordParser``) and a migration that adds the column
 /// (docs/architecture.md).
 package enum UpdateColumn: Int32, CaseIterable, Sendable {
     case id = 1
     case revision, title, product, classification, languages, kb, bulletin, severity, released, releasedEpoch
-    case revised, supersedes, upstreamExpired, expired, size, url, description, seenSync
+    case revised, supersedes, upstreamExpired, expired, size, url, description
+    case source, advisory, cves, packages, rebootSuggested, digest, seenSync
 
     /// The column's name in SQL.
     package var name: String {
@@ -20,6 +21,7 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
         case .releasedEpoch: "released_epoch"
         case .upstreamExpired: "upstream_expired"
         case .seenSync: "seen_sync"
+        case .rebootSuggested: "reboot_suggested"
         default: "\(self)"
         }
     }
@@ -27,7 +29,7 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
     /// `id, revision, …, seen_sync`.
     package static let names = allCases.map(\.name).joined(separator: ", ")
 
-    /// `?1, ?2, …, ?19`.
+    /// `?1, ?2, …, ?25`.
     package static let placeholders = allCases.map { "?\($0.rawValue)" }.joined(separator: ", ")
 
     /// `revision = ?2, …` for every column but `id`.
@@ -52,7 +54,8 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
     /// a search on the per-record path (a test checks it against ``stored``).
     package var storedPosition: Int32 { rawValue - 2 }
 
-    /// Binds every column of `record` (with `languages` and `supersedes` as their stored JSON text);
+    /// Binds every column of `record` (with `languages`, `supersedes`, `cves` and `packages` as their stored
+    /// JSON text; an empty `cves` or `packages` as NULL);
     /// `expired` fills both `upstream_expired` and `expired`.
     package static func bind(
         _ statement: RawStatement, _ record: CatalogRecord, languages: String, supersedes: String?, seenSync: Int
@@ -77,6 +80,12 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
             case .size: statement.bind(position, record.size)
             case .url: statement.bind(position, record.url)
             case .description: statement.bind(position, record.description)
+            case .source: statement.bind(position, record.source)
+            case .advisory: statement.bind(position, record.advisory)
+            case .cves: statement.bind(position, Self.listText(record.cves))
+            case .packages: statement.bind(position, Self.listText(record.packages))
+            case .rebootSuggested: statement.bind(position, record.rebootSuggested)
+            case .digest: statement.bind(position, record.digest)
             case .seenSync: statement.bind(position, seenSync)
             }
         }
@@ -106,11 +115,22 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
             case .size: same = row.holds(at, record.size)
             case .url: same = row.holds(at, record.url)
             case .description: same = row.holds(at, record.description)
+            case .source: same = row.holds(at, record.source)
+            case .advisory: same = row.holds(at, record.advisory)
+            case .cves: same = row.holds(at, Self.listText(record.cves))
+            case .packages: same = row.holds(at, Self.listText(record.packages))
+            case .rebootSuggested: same = row.holds(at, record.rebootSuggested ? 1 : 0)
+            case .digest: same = row.holds(at, record.digest)
             case .id, .seenSync: same = true
             }
             if !same { return false }
         }
         return true
+    }
+
+    /// A list column's stored text: the JSON array, or NULL for an empty list.
+    static func listText(_ list: [String]) -> String? {
+        list.isEmpty ? nil : CatalogJSONWriter.text(of: list)
     }
 
     // MARK: A stored row as a change stream's line
@@ -136,13 +156,19 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
         case .size: ("size", .optionalInteger)
         case .url: ("url", .optionalText)
         case .description: ("description", .optionalText)
-        case .releasedEpoch, .upstreamExpired, .seenSync: nil
+        case .source: ("source", .optionalText)
+        case .advisory: ("advisory", .optionalText)
+        case .cves: ("cves", .optionalList)
+        case .packages: ("packages", .optionalList)
+        case .rebootSuggested: ("reboot_suggested", .flag)
+        // The top's own bookkeeping of upstream content: a child neither needs nor checks it.
+        case .releasedEpoch, .upstreamExpired, .digest, .seenSync: nil
         }
     }
 
-    /// The kinds of value a line holds; the optional ones are left out when NULL.
+    /// The kinds of value a line holds; the optional ones are left out when NULL, a flag when false.
     package enum LineValue: Sendable {
-        case text, optionalText, integer, optionalInteger, bool, list, optionalList
+        case text, optionalText, integer, optionalInteger, bool, flag, list, optionalList
     }
 
     /// The columns of a record's line, in the order written.
@@ -160,13 +186,14 @@ package enum UpdateColumn: Int32, CaseIterable, Sendable {
             guard let (key, value) = column.line else { continue }
             switch value {
             case .optionalText, .optionalInteger, .optionalList: if row.isNull(at) { continue }
+            case .flag: if !row.bool(at) { continue }
             default: break
             }
             writer.key(key, first: at == first)
             switch value {
             case .text, .optionalText: text(row, at, into: &writer)
             case .integer, .optionalInteger: writer.integer(row.int64(at))
-            case .bool: writer.raw(row.bool(at) ? "true" : "false")
+            case .bool, .flag: writer.raw(row.bool(at) ? "true" : "false")
             case .list, .optionalList: list(row, at, into: &writer)
             }
         }

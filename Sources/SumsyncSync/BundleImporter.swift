@@ -87,7 +87,7 @@ package struct BundleImporter {
             let engine = SyncEngine(store: store, site: site, stateDirectory: stateDirectory, httpClient: httpClient)
             let outcome = try await engine.apply(
                 catalogAt: payload, name: "bundle \(path)", config: config, etag: nil, lastModified: nil, syncID: id,
-                progress: progress, logger: logger, now: now
+                progress: progress, logger: logger, now: now, source: "catalog"
             )
             // The daemon's next sync finds this catalog's line index in the file.
             await engine.flushIndex()

@@ -43,9 +43,18 @@ public struct SyncEngine: Sendable {
         id: String, config: HierarchyConfig, full: Bool, progress: SyncProgress, logger: Logger,
         now: @Sendable () -> Date
     ) async throws(SyncError) -> Outcome {
-        guard let catalog = config.upstream.catalog else {
-            throw SyncError("no upstream catalog configured ([upstream] catalog); a disconnected site syncs by import")
+        let sources = config.upstream.sources
+        guard let first = sources.first else {
+            throw SyncError(
+                "no upstream configured ([upstream] catalog or [[upstream.source]]); a disconnected site syncs by import"
+            )
         }
+        // Several sources, or any advisory source: each fetched on its own and merged.
+        guard sources.count == 1, first.format == .catalog else {
+            return try await runSources(
+                id: id, config: config, full: full, progress: progress, logger: logger, now: now)
+        }
+        let catalog = first.url
         let state = try readState()
         let filter = UpdateFilter(config.sync)
         // A changed filter must re-read everything: validators from the old selection do not apply.
@@ -62,11 +71,19 @@ public struct SyncEngine: Sendable {
             return Outcome(result: .noOp, catalogVersion: state.version)
         }
         defer { snapshot.remove() }
-        return try await apply(
+        let outcome = try await apply(
             catalogAt: snapshot.path, name: snapshot.name, config: config, etag: snapshot.state.etag,
             lastModified: snapshot.state.lastModified, syncID: id, full: full || filterChanged, progress: progress,
-            logger: logger, now: now
+            logger: logger, now: now, source: first.name
         )
+        let checked = RFC3339.format(now())
+        try? store.recordSources([
+            SourceState(
+                name: first.name, format: first.format.rawValue, url: first.url, product: nil,
+                etag: snapshot.state.etag, lastModified: snapshot.state.lastModified, lastResult: "succeeded",
+                lastChecked: checked, lastChanged: outcome.counts.changed > 0 ? checked : nil)
+        ])
+        return outcome
     }
 
     /// Applies the catalog file at `path` as one full snapshot of upstream, in one transaction: the second
@@ -75,13 +92,14 @@ public struct SyncEngine: Sendable {
     /// parse every line, even when the line index of the last catalog could skip the known ones.
     func apply(
         catalogAt path: String, name catalog: String, config: HierarchyConfig, etag: String?, lastModified: String?,
-        syncID: String, full: Bool = false, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date
+        syncID: String, full: Bool = false, progress: SyncProgress, logger: Logger, now: @Sendable () -> Date,
+        source: String? = nil
     ) async throws(SyncError) -> Outcome {
         try await store.applyCatalog(
             at: path, name: catalog, filter: UpdateFilter(config.sync),
             expiryCutoff: Self.expiryCutoff(now: now(), months: config.sync.expireSupersededAfterMonths),
             skipInvalid: config.upstream.skipInvalid, validators: (etag, lastModified), syncID: syncID, full: full,
-            indexCache: indexCache, progress: progress, logger: logger, now: now
+            indexCache: indexCache, progress: progress, logger: logger, now: now, defaultSource: source
         )
     }
 

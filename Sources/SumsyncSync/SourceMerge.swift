@@ -1,0 +1,220 @@
+import Foundation
+import SumsyncFormats
+import SumsyncModel
+
+/// Joins the kept copies of every source into the one snapshot a top-level sync applies.
+///
+/// Catalog sources' records pass as they are. Advisory (rpm) records are merged and completed:
+/// - the same advisory of one product in several sources is one update: fields from the first source
+///   (in config order) that lists it, packages and CVEs the union of all;
+/// - supersedence: within one product, A supersedes B when every package of B (by name and arch)
+///   appears in A at a higher epoch:version-release by rpm's comparison;
+/// - revision: 1 for a new advisory, the stored one while its content (its digest) stays the same, one
+///   more whenever it changes.
+///
+/// Two passes over the copies keep memory to the package keys: the first collects each advisory's
+/// (name.arch, EVR) pairs, the second writes the records.
+struct SourceMerge {
+    struct Input {
+        var source: UpstreamSourceConfig
+        var path: String
+    }
+
+    /// The stored revision and digest of each advisory update, by id.
+    var ledger: [String: (revision: Int, digest: Int64)]
+
+    /// One advisory update's package keys: (product + name.arch, EVR rank), one per key (the highest).
+    private struct Entry {
+        var keys: [(key: Int32, rank: Int32)] = []
+    }
+
+    /// Writes the merged snapshot of `inputs` to `output`; returns its line count.
+    func merge(_ inputs: [Input], to output: String) throws(SyncError) -> Int {
+        // Pass 1: ids, package keys and EVRs of every advisory record.
+        var keyIndex: [String: Int32] = [:]
+        var evrsByKey: [[RpmVersion.EVR]] = []
+        var entries: [UInt128: Int] = [:]
+        var raw: [[(key: Int32, evr: Int32)]] = []
+        var ids: [String] = []
+        var extraPackages: [UInt128: [String]] = [:]
+        var extraCVEs: [UInt128: [String]] = [:]
+        for input in inputs where input.source.format == .rpm {
+            try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
+                guard let id = Self.key(record.id) else { return }
+                if let existing = entries[id] {
+                    extraPackages[id, default: []] += record.packages
+                    extraCVEs[id, default: []] += record.cves
+                    _ = existing
+                } else {
+                    entries[id] = raw.count
+                    raw.append([])
+                    ids.append(record.id)
+                }
+                let index = entries[id]!
+                for label in record.packages {
+                    guard let (nameArch, evr) = Self.split(label) else { continue }
+                    let name = "\(record.product)\u{0}\(nameArch)"
+                    let key: Int32
+                    if let known = keyIndex[name] {
+                        key = known
+                    } else {
+                        key = Int32(evrsByKey.count)
+                        keyIndex[name] = key
+                        evrsByKey.append([])
+                    }
+                    raw[index].append((key, Int32(evrsByKey[Int(key)].count)))
+                    evrsByKey[Int(key)].append(evr)
+                }
+            }
+        }
+        keyIndex = [:]
+        // Ranks: within each key, equal EVRs share a rank and a higher EVR has a higher one.
+        var ranks: [[Int32]] = []
+        ranks.reserveCapacity(evrsByKey.count)
+        for evrs in evrsByKey {
+            let order = evrs.indices.sorted { RpmVersion.EVR.compare(evrs[$0], evrs[$1]) < 0 }
+            var rank = [Int32](repeating: 0, count: evrs.count)
+            var current: Int32 = 0
+            for (position, index) in order.enumerated() {
+                if position > 0, RpmVersion.EVR.compare(evrs[order[position - 1]], evrs[index]) != 0 { current += 1 }
+                rank[index] = current
+            }
+            ranks.append(rank)
+        }
+        evrsByKey = []
+        var advisories: [Entry] = raw.map { pairs in
+            var best: [Int32: Int32] = [:]
+            for (key, evr) in pairs {
+                let rank = ranks[Int(key)][Int(evr)]
+                best[key] = max(best[key] ?? -1, rank)
+            }
+            return Entry(keys: best.map { ($0.key, $0.value) }.sorted { $0.key < $1.key })
+        }
+        raw = []
+        ranks = []
+        let supersedes = Self.supersedence(&advisories, ids: ids)
+        advisories = []
+
+        // Pass 2: the records, completed, in config order; an advisory's later copies are left out.
+        let writer = try LineFileWriter(path: output)
+        var written: Set<UInt128> = []
+        var lines = 0
+        for input in inputs {
+            try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
+                var record = record
+                if input.source.format == .rpm {
+                    guard let id = Self.key(record.id), written.insert(id).inserted else { return }
+                    if let more = extraPackages[id] { record.packages = Array(Set(record.packages + more)).sorted() }
+                    if let more = extraCVEs[id] {
+                        var seen = Set(record.cves)
+                        for cve in more where seen.insert(cve).inserted { record.cves.append(cve) }
+                    }
+                    if let index = entries[id] {
+                        record.supersedes = supersedes[index]?.sorted() ?? []
+                    }
+                    record.revision = 1
+                    record.digest = nil
+                    let digest = Self.digest(record.jsonLine())
+                    record.digest = digest
+                    if let stored = ledger[record.id] {
+                        record.revision = stored.digest == digest ? stored.revision : stored.revision + 1
+                    }
+                } else {
+                    record.source = input.source.name
+                }
+                try writer.write(record.jsonLine())
+                lines += 1
+            }
+        }
+        try writer.close()
+        return lines
+    }
+
+    /// Who supersedes whom: for each advisory B, the advisories A holding every key of B at a higher
+    /// rank. Candidates come from B's rarest key; the rest are checked by binary search in A's keys.
+    private static func supersedence(_ advisories: inout [Entry], ids: [String]) -> [Int: [String]] {
+        var postings: [Int32: [(advisory: Int32, rank: Int32)]] = [:]
+        for (index, entry) in advisories.enumerated() {
+            for (key, rank) in entry.keys { postings[key, default: []].append((Int32(index), rank)) }
+        }
+        var result: [Int: [String]] = [:]
+        for (b, entry) in advisories.enumerated() where !entry.keys.isEmpty {
+            var rarest = entry.keys[0]
+            var fewest = Int.max
+            for pair in entry.keys {
+                let count = postings[pair.key]?.count ?? 0
+                if count < fewest {
+                    fewest = count
+                    rarest = pair
+                }
+            }
+            candidates: for (a, rank) in postings[rarest.key] ?? [] where rank > rarest.rank && Int(a) != b {
+                let keys = advisories[Int(a)].keys
+                for pair in entry.keys where pair.key != rarest.key {
+                    guard let found = find(pair.key, in: keys), found > pair.rank else { continue candidates }
+                }
+                result[Int(a), default: []].append(ids[b])
+            }
+        }
+        return result
+    }
+
+    private static func find(_ key: Int32, in keys: [(key: Int32, rank: Int32)]) -> Int32? {
+        var low = 0
+        var high = keys.count
+        while low < high {
+            let middle = (low + high) / 2
+            if keys[middle].key < key { low = middle + 1 } else { high = middle }
+        }
+        return low < keys.count && keys[low].key == key ? keys[low].rank : nil
+    }
+
+    /// `name.arch` and the EVR of a `name-[epoch:]version-release.arch` label.
+    static func split(_ label: String) -> (String, RpmVersion.EVR)? {
+        guard let dot = label.lastIndex(of: ".") else { return nil }
+        let arch = label[label.index(after: dot)...]
+        let rest = label[..<dot]
+        guard let releaseDash = rest.lastIndex(of: "-") else { return nil }
+        let head = rest[..<releaseDash]
+        guard let versionDash = head.lastIndex(of: "-") else { return nil }
+        let name = head[..<versionDash]
+        let evr = RpmVersion.EVR(label: String(rest[rest.index(after: versionDash)...]))
+        return ("\(name).\(arch)", evr)
+    }
+
+    /// The 64-bit hash of a record's canonical line, as a signed integer for SQLite.
+    static func digest(_ line: String) -> Int64 {
+        var copy = line
+        return copy.withUTF8 { Int64(bitPattern: LineHash.hash(UnsafeRawBufferPointer($0))) }
+    }
+
+    static func key(_ id: String) -> UInt128? {
+        var value: UInt128 = 0
+        var digits = 0
+        for byte in id.utf8 where byte != UInt8(ascii: "-") {
+            let nibble: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt128(nibble)
+            digits += 1
+        }
+        return digits == 32 ? value : nil
+    }
+
+    /// Each record of a kept copy (which sumsync wrote, so a bad line is a damaged copy).
+    static func forEachRecord(_ path: String, _ body: (CatalogRecord) throws(SyncError) -> Void) throws(SyncError) {
+        do {
+            try CatalogLineReader(path: path).forEachLine { number, bytes in
+                let record = try CatalogRecordParser.parse(bytes, line: number)
+                try body(record)
+            }
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError("the kept copy \(path) is damaged (\(error)); run `sumsyncctl sync --full`")
+        }
+    }
+}
