@@ -16,7 +16,11 @@ BIN_DIR = $(shell $(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS) --show-bin-p
 
 # System packages the build and tests need: the libsystemd headers, SQLite, systemd's tools
 # (systemd-analyze, systemd-journald, journalctl), util-linux (setpriv, unshare) and debootstrap.
-DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-linux debootstrap pkg-config openssl curl
+# libxml2 and the decompressors read RPM repositories' metadata; gpgv checks their signatures; createrepo-c,
+# its Python bindings, python3-rpm, zstd, gnupg and xmllint make and check the tests' repositories.
+DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-linux debootstrap pkg-config openssl curl \
+  libxml2-dev liblzma-dev libzstd-dev libbz2-dev gpgv gnupg createrepo-c python3-createrepo-c python3-rpm zstd \
+  xz-utils bzip2 libxml2-utils
 
 .PHONY: all build test test-unit test-systemd demo install bench deps format-check clean
 

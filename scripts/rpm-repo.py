@@ -10,6 +10,9 @@ Runs under Debian's /usr/bin/python3 (python3-createrepo-c, python3-rpm are buil
       A repository at DIR made by createrepo_c, with the updateinfo added by modifyrepo_c. zst is written
       as newer createrepo_c does (Debian's 0.17 cannot): compressed by the zstd tool and its repomd entry
       (checksum, open-checksum, size, open-size, location) rewritten to match.
+  rpm-repo.py fix-repomd DIR
+      Restates the updateinfo entry's checksum and sizes in DIR's repomd.xml for the file as it now is, as
+      a broken mirror would publish a damaged file.
   rpm-repo.py oracle UPDATEINFO.xml
       What createrepo_c's parser reads, one JSON object per advisory (id, type, severity, issued,
       updated, cves, packages, reboot_suggested), in document order: the tests' oracle.
@@ -117,6 +120,8 @@ def generate(args):
     fraction = float(options.get("--change", "0"))
     chooser = random.Random(int(options.get("--change-seed", "7")))
     changed = set(chooser.sample(range(count), int(count * fraction))) if fraction else set()
+    if os.path.exists(out):
+        os.unlink(out)  # createrepo_c refuses to overwrite
     xml = cr.UpdateInfoXmlFile(out, cr.NO_COMPRESSION)
     for index in range(count):
         rng = random.Random(seed * 1_000_003 + index)
@@ -151,9 +156,11 @@ def repo(args):
     staged = os.path.join(os.path.dirname(os.path.abspath(directory)), "updateinfo.xml")
     if os.path.abspath(updateinfo) != staged:
         shutil.copyfile(updateinfo, staged)
-    kind = {"gz": "gz", "xz": "xz", "bz2": "bz2", "none": "none"}[compress]
-    run("modifyrepo_c", "--mdtype", "updateinfo", "--compress-type", kind, "--no-compress" if kind == "none"
-        else "--compress", staged, repodata)
+    if compress == "none":
+        run("modifyrepo_c", "--mdtype", "updateinfo", "--no-compress", staged, repodata)
+    else:
+        kind = {"gz": "gz", "xz": "xz", "bz2": "bz2"}[compress]
+        run("modifyrepo_c", "--mdtype", "updateinfo", "--compress-type", kind, staged, repodata)
 
 
 def add_zstd(repodata, updateinfo):
@@ -175,6 +182,23 @@ def add_zstd(repodata, updateinfo):
     ET.SubElement(data, "{%s}timestamp" % namespace).text = str(int(time.time()))
     ET.SubElement(data, "{%s}size" % namespace).text = str(os.path.getsize(final))
     ET.SubElement(data, "{%s}open-size" % namespace).text = str(os.path.getsize(updateinfo))
+    tree.write(repomd, xml_declaration=True, encoding="UTF-8")
+
+
+def fix_repomd(args):
+    namespace = "http://linux.duke.edu/metadata/repo"
+    ET.register_namespace("", namespace)
+    ET.register_namespace("rpm", "http://linux.duke.edu/metadata/rpm")
+    directory = args[0]
+    repomd = os.path.join(directory, "repodata", "repomd.xml")
+    tree = ET.parse(repomd)
+    for data in tree.getroot().findall("{%s}data" % namespace):
+        if data.get("type") != "updateinfo":
+            continue
+        path = os.path.join(directory, data.find("{%s}location" % namespace).get("href"))
+        data.find("{%s}checksum" % namespace).text = sha256_of(path)
+        data.find("{%s}checksum" % namespace).set("type", "sha256")
+        data.find("{%s}size" % namespace).text = str(os.path.getsize(path))
     tree.write(repomd, xml_declaration=True, encoding="UTF-8")
 
 
@@ -230,7 +254,8 @@ def vercmp(args):
 
 
 if __name__ == "__main__":
-    commands = {"generate": generate, "repo": repo, "oracle": oracle, "parse": parse, "vercmp": vercmp}
+    commands = {"generate": generate, "repo": repo, "oracle": oracle, "parse": parse, "vercmp": vercmp,
+                "fix-repomd": fix_repomd}
     if len(sys.argv) < 3 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

@@ -202,7 +202,6 @@ package struct ConfigValidation {
         if let catalog = reader.nonEmptyString("catalog") {
             if Self.isUpstreamURL(catalog) {
                 settings.catalog = catalog
-                settings.sources = [UpstreamSourceConfig(name: "catalog", format: .catalog, url: catalog)]
             } else {
                 reader.fail("catalog", "'\(catalog)' is not a file://, http:// or https:// URL")
             }
@@ -245,7 +244,9 @@ package struct ConfigValidation {
     mutating func readSources(_ tables: [TOMLTable]) -> [UpstreamSourceConfig] {
         var sources: [UpstreamSourceConfig] = []
         var names: Set<String> = []
-        for (index, table) in tables.enumerated() {
+        for (offset, table) in tables.enumerated() {
+            // Counted from 1, as [[site]] tables are.
+            let index = offset + 1
             var reader = TOMLReader(table: table, path: "upstream.source[\(index)]", file: file)
             let name = reader.nonEmptyString("name")
             let formatText = reader.nonEmptyString("format")

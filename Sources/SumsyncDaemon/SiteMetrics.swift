@@ -38,7 +38,7 @@ package final class SiteMetrics: Sendable {
         for (kind, value) in outcome.counts.named where kind != "unchanged" && value > 0 {
             Counter(label: "sumsync_changes_total", dimensions: [("kind", kind)], factory: factory).increment(by: value)
         }
-        if outcome.result != .failed {
+        if outcome.result == .succeeded || outcome.result == .noOp {
             Gauge(label: "sumsync_last_success_timestamp_seconds", factory: factory).record(
                 Date().timeIntervalSince1970)
         }

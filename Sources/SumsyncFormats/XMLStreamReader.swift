@@ -51,7 +51,8 @@ package final class XMLStreamReader {
         var column = 0
     }
 
-    private static let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue)
+    private static let options = Int32(
+        XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_BIG_LINES.rawValue)
 
     /// Reads the decompressed bytes of `source`; `document` names it in messages.
     package init(source: FileDecompressor, document: String) throws(XMLReadError) {
@@ -176,8 +177,14 @@ package final class XMLStreamReader {
         return xmlTextReaderConstValue(reader).map { String(cString: $0) } ?? ""
     }
 
-    /// The line the reader is at (of the current node, as far as libxml2 knows).
-    package var line: Int { Int(xmlTextReaderGetParserLineNumber(reader)) }
+    /// The line of the current node (where its start tag is), else the parser's.
+    package var line: Int {
+        if let node = xmlTextReaderCurrentNode(reader) {
+            let line = xmlGetLineNo(node)
+            if line > 0 { return Int(line) }
+        }
+        return Int(xmlTextReaderGetParserLineNumber(reader))
+    }
 
     /// The column the reader is at.
     package var column: Int { Int(xmlTextReaderGetParserColumnNumber(reader)) }

@@ -173,7 +173,15 @@ public struct UpstreamSettings: Sendable, Equatable {
     /// `catalog`: `file://`, `http://` or `https://`: one `catalog` source named `catalog`.
     public var catalog: String?
     /// Every source, in the order configured: `[[upstream.source]]`, or the one `catalog` stands for.
-    public var sources: [UpstreamSourceConfig] = []
+    public var sources: [UpstreamSourceConfig] {
+        get {
+            guard tables.isEmpty, let catalog else { return tables }
+            return [UpstreamSourceConfig(name: "catalog", format: .catalog, url: catalog)]
+        }
+        set { tables = newValue }
+    }
+    /// The `[[upstream.source]]` tables.
+    private var tables: [UpstreamSourceConfig] = []
     /// `max-metadata-size`: the most bytes one upstream file may decompress to. Default 4 GiB.
     public var maxMetadataSize: Int64 = 4 << 30
     /// `disconnected`: sync only from imported bundles. Default false.

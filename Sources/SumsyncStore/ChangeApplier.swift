@@ -11,6 +11,9 @@ import SumsyncModel
 /// as the stream carries it), and the catalog version becomes the parent's.
 /// An imported site bundle is applied the same way, mirroring the site it was exported from.
 package struct ChangeApplier: Sendable {
+    /// The numbered parameters of `superseded_by` and `superseded_released` in the whole-row insert,
+    /// after every ``UpdateColumn``.
+    static let supersededByParameter = Int32(UpdateColumn.allCases.count + 1)
     let path: String
     /// Who sent the stream, for messages: `parent CAS`, `bundle /srv/export.bundle`.
     let source: String
@@ -40,7 +43,7 @@ package struct ChangeApplier: Sendable {
         let versionBefore = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         let anyStored = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM updates)") ?? false
         let columns = UpdateColumn.names
-        let whole = UpdateColumn.allCases.count
+        let whole = Int(Self.supersededByParameter) - 1
         let insert = try RawStatement(
             db, sql: "INSERT INTO updates (\(columns)) VALUES (\(UpdateColumn.placeholders))")
         let update = try RawStatement(db, sql: "UPDATE updates SET \(UpdateColumn.assignments) WHERE id = ?1")
@@ -113,11 +116,11 @@ package struct ChangeApplier: Sendable {
                     if takesSupersedence {
                         switch SupersededTail.read(bytes) {
                         case .none:
-                            insertWhole.bind(20, nil as String?)
-                            insertWhole.bind(21, nil as Int64?)
+                            insertWhole.bind(Self.supersededByParameter, nil as String?)
+                            insertWhole.bind(Self.supersededByParameter + 1, nil as Int64?)
                         case .superseded(let by, let released):
-                            insertWhole.bind(20, by)
-                            insertWhole.bind(21, released)
+                            insertWhole.bind(Self.supersededByParameter, by)
+                            insertWhole.bind(Self.supersededByParameter + 1, released)
                         case .unreadable:
                             takesSupersedence = false
                             supersedenceUnreadable = true

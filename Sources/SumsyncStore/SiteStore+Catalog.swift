@@ -10,7 +10,8 @@ extension SiteStore {
     /// `validators` (ETag, Last-Modified) are stored for the next conditional request. `full`: parse every
     /// line, even when the line index of the last catalog (kept in `indexCache`) could skip the known ones.
     /// All or nothing: any error leaves the site database as it was. `defaultSource` names the source of
-    /// records that do not say (an upstream catalog's lines); `allowEmpty`: an empty snapshot is fine (sources
+    /// every record (an upstream catalog's lines, whatever they say); nil keeps each record's own (the merged
+    /// snapshot of several sources); `allowEmpty`: an empty snapshot is fine (sources
     /// that offer nothing yet), not a broken upstream.
     package func applyCatalog(
         at path: String, name catalog: String, filter: UpdateFilter, expiryCutoff cutoff: Int64, skipInvalid: Bool,
@@ -64,7 +65,12 @@ extension SiteStore {
                     switch parsed {
                     case .success(let parsed):
                         record = parsed
-                        if record.source == nil { record.source = defaultSource }
+                        // An upstream catalog's lines: the configured source names them, and only the top's
+                        // own merge writes digests.
+                        if let defaultSource {
+                            record.source = defaultSource
+                            record.digest = nil
+                        }
                     case .failure(let error):
                         guard skipInvalid else {
                             throw SyncError(

@@ -180,6 +180,8 @@ extension SiteStore {
                     ALTER TABLE updates ADD COLUMN packages TEXT;
                     ALTER TABLE updates ADD COLUMN reboot_suggested INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE updates ADD COLUMN digest INTEGER;
+                    -- Every update so far came from an NDJSON catalog: [upstream] catalog, named "catalog".
+                    UPDATE updates SET source = 'catalog';
                     CREATE TABLE upstream_sources (
                         name TEXT PRIMARY KEY NOT NULL,
                         format TEXT NOT NULL,

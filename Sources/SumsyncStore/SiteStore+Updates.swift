@@ -19,11 +19,18 @@ public struct UpdateListing: Sendable, Codable, Equatable {
     public var supersededBy: String?
     public var expired: Bool
     public var size: Int64?
+    /// The upstream source it came from, and its advisory fields (docs/sources.md).
+    public var source: String?
+    public var advisory: String?
+    public var cves: [String]
+    public var packages: [String]
+    public var rebootSuggested: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, revision, title, product, classification, languages, kb, bulletin, severity, released, revised,
-            superseded, expired, size
+            superseded, expired, size, source, advisory, cves, packages
         case supersededBy = "superseded_by"
+        case rebootSuggested = "reboot_suggested"
     }
 
     init(row: Row) {
@@ -42,6 +49,11 @@ public struct UpdateListing: Sendable, Codable, Equatable {
         superseded = supersededBy != nil
         expired = row["expired"]
         size = row["size"]
+        source = row["source"]
+        advisory = row["advisory"]
+        cves = (row["cves"] as String?).map(CatalogJSONWriter.strings(fromJSON:)) ?? []
+        packages = (row["packages"] as String?).map(CatalogJSONWriter.strings(fromJSON:)) ?? []
+        rebootSuggested = row["reboot_suggested"]
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,17 +73,30 @@ public struct UpdateListing: Sendable, Codable, Equatable {
         try container.encode(supersededBy, forKey: .supersededBy)
         try container.encode(expired, forKey: .expired)
         try container.encode(size, forKey: .size)
+        try container.encode(source, forKey: .source)
+        try container.encode(advisory, forKey: .advisory)
+        try container.encode(cves, forKey: .cves)
+        try container.encode(packages, forKey: .packages)
+        try container.encode(rebootSuggested, forKey: .rebootSuggested)
     }
 }
 
 extension SiteStore {
     /// Calls `body` for each stored update, ordered by id, without loading them all.
     public func forEachUpdate(
-        product: String? = nil, classification: String? = nil, includeExpired: Bool = false,
-        _ body: (UpdateListing) throws -> Void
+        product: String? = nil, classification: String? = nil, source: String? = nil, advisory: String? = nil,
+        includeExpired: Bool = false, _ body: (UpdateListing) throws -> Void
     ) throws {
         var conditions: [String] = []
         var arguments: StatementArguments = []
+        if let source {
+            conditions.append("source = ?")
+            arguments += [source]
+        }
+        if let advisory {
+            conditions.append("advisory = ?")
+            arguments += [advisory]
+        }
         if let product {
             conditions.append("product = ?")
             arguments += [product]

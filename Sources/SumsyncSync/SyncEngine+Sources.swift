@@ -257,7 +257,9 @@ struct CatalogSourceCopy {
                     guard context.skipInvalid else { throw error }
                     skipped += 1
                     if skipped <= 20 {
-                        context.logger.warning("Source \(config.name): skipped an invalid catalog line: \(error)")
+                        context.logger.warning(
+                            "Source \(config.name): skipped an invalid catalog line: \(error)",
+                            metadata: ["source.name": "\(config.name)"])
                     }
                     return
                 }
@@ -273,6 +275,10 @@ struct CatalogSourceCopy {
             throw SyncError(
                 "malformed catalog \(config.url): \(error); nothing of this source was applied (set [upstream] skip-invalid = true to skip bad lines)"
             )
+        }
+        // As with a lone catalog: an empty one is a broken upstream, not one that withdrew everything.
+        guard count > 0 else {
+            throw SyncError("the catalog \(config.url) is empty; nothing of this source was applied")
         }
         guard rename(partial, copy) == 0 else {
             throw SyncError("cannot write \(copy): \(String(cString: strerror(errno)))")

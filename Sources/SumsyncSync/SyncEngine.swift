@@ -54,7 +54,29 @@ public struct SyncEngine: Sendable {
             return try await runSources(
                 id: id, config: config, full: full, progress: progress, logger: logger, now: now)
         }
-        let catalog = first.url
+        // One catalog: read where it lies or downloaded, applied with the line index (no kept copy).
+        let previous = try? store.sourceStates()[first.name]
+        var record = SourceState(
+            name: first.name, format: first.format.rawValue, url: first.url, lastResult: "failed",
+            lastChecked: RFC3339.format(now()), lastChanged: previous?.lastChanged)
+        defer { try? store.recordSources([record]) }
+        do throws(SyncError) {
+            let outcome = try await runCatalog(
+                first, id: id, config: config, full: full, progress: progress, logger: logger, now: now)
+            record.lastResult = outcome.result == .noOp ? "unchanged" : "succeeded"
+            if outcome.result == .succeeded, outcome.counts.changed > 0 { record.lastChanged = record.lastChecked }
+            return outcome
+        } catch {
+            record.error = error.message
+            throw error
+        }
+    }
+
+    private func runCatalog(
+        _ catalogSource: UpstreamSourceConfig, id: String, config: HierarchyConfig, full: Bool, progress: SyncProgress,
+        logger: Logger, now: @Sendable () -> Date
+    ) async throws(SyncError) -> Outcome {
+        let catalog = catalogSource.url
         let state = try readState()
         let filter = UpdateFilter(config.sync)
         // A changed filter must re-read everything: validators from the old selection do not apply.
@@ -71,19 +93,11 @@ public struct SyncEngine: Sendable {
             return Outcome(result: .noOp, catalogVersion: state.version)
         }
         defer { snapshot.remove() }
-        let outcome = try await apply(
+        return try await apply(
             catalogAt: snapshot.path, name: snapshot.name, config: config, etag: snapshot.state.etag,
             lastModified: snapshot.state.lastModified, syncID: id, full: full || filterChanged, progress: progress,
-            logger: logger, now: now, source: first.name
+            logger: logger, now: now, source: catalogSource.name
         )
-        let checked = RFC3339.format(now())
-        try? store.recordSources([
-            SourceState(
-                name: first.name, format: first.format.rawValue, url: first.url, product: nil,
-                etag: snapshot.state.etag, lastModified: snapshot.state.lastModified, lastResult: "succeeded",
-                lastChecked: checked, lastChanged: outcome.counts.changed > 0 ? checked : nil)
-        ])
-        return outcome
     }
 
     /// Applies the catalog file at `path` as one full snapshot of upstream, in one transaction: the second

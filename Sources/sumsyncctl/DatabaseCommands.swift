@@ -56,6 +56,12 @@ struct UpdatesCommand: ParsableCommand {
     @Option(help: "Only this classification.")
     var classification: String?
 
+    @Option(help: "Only the updates of this upstream source ([[upstream.source]] name).")
+    var source: String?
+
+    @Option(help: "Only the update of this advisory id (RLSA-2024:0001).")
+    var advisory: String?
+
     @Flag(help: "Include expired updates.")
     var includeExpired = false
 
@@ -66,8 +72,10 @@ struct UpdatesCommand: ParsableCommand {
         let store = try global.openStore()
         var writer = JSONLineWriter()
         var count = 0
-        try store.forEachUpdate(product: product, classification: classification, includeExpired: includeExpired) {
-            update in
+        try store.forEachUpdate(
+            product: product, classification: classification, source: source, advisory: advisory,
+            includeExpired: includeExpired
+        ) { update in
             count += 1
             if json {
                 try writer.write(update)
@@ -76,12 +84,90 @@ struct UpdatesCommand: ParsableCommand {
                 if update.expired { flags.append("expired") }
                 if update.superseded { flags.append("superseded") }
                 print(
-                    "\(update.id)  r\(update.revision)  \(update.kb ?? "-")  \(update.classification)  \(update.title)\(flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")"
+                    "\(update.id)  r\(update.revision)  \(update.kb ?? update.advisory ?? "-")  \(update.classification)  \(update.title)\(flags.isEmpty ? "" : "  [" + flags.joined(separator: ", ") + "]")"
                 )
             }
         }
         writer.flush()
         if !json { FileHandle.standardError.write(Data("\(count) update(s)\n".utf8)) }
+    }
+}
+
+/// `sumsyncctl sources [--json]`: each configured upstream source and how its last sync went.
+struct SourcesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sources", abstract: "List the top site's upstream sources and how each last synced.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    struct Entry: Encodable {
+        var name: String
+        var format: String
+        var url: String
+        var product: String?
+        var lastResult: String?
+        var lastChecked: String?
+        var lastChanged: String?
+        var updates: Int
+        var error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, format, url, product, updates, error
+            case lastResult = "last_result"
+            case lastChecked = "last_checked"
+            case lastChanged = "last_changed"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(format, forKey: .format)
+            try container.encode(url, forKey: .url)
+            try container.encode(product, forKey: .product)
+            try container.encode(lastResult, forKey: .lastResult)
+            try container.encode(lastChecked, forKey: .lastChecked)
+            try container.encode(lastChanged, forKey: .lastChanged)
+            try container.encode(updates, forKey: .updates)
+            try container.encode(error, forKey: .error)
+        }
+    }
+
+    func run() throws {
+        let config: HierarchyConfig
+        do {
+            config = try ConfigLoader().load(path: global.config)
+        } catch {
+            throw fail("cannot read the config for its sources:\n\(error.description)")
+        }
+        let store = try global.openStore()
+        let states = try store.sourceStates()
+        let counts = try store.updateCountsBySource()
+        let entries = config.upstream.sources.map { source in
+            let state = states[source.name]
+            return Entry(
+                name: source.name, format: source.format.rawValue, url: source.url,
+                product: source.format == .catalog ? nil : source.product, lastResult: state?.lastResult,
+                lastChecked: state?.lastChecked, lastChanged: state?.lastChanged, updates: counts[source.name] ?? 0,
+                error: state?.error)
+        }
+        if json {
+            var writer = JSONLineWriter()
+            for entry in entries { try writer.write(entry) }
+            writer.flush()
+            return
+        }
+        let rows = entries.map { entry in
+            [
+                entry.name, entry.format, entry.product ?? "-", entry.lastResult ?? "never", "\(entry.updates)",
+                entry.lastChecked ?? "-", entry.lastChanged ?? "-", entry.error ?? "",
+            ]
+        }
+        Table.print(
+            header: ["NAME", "FORMAT", "PRODUCT", "LAST RESULT", "UPDATES", "LAST CHECKED", "LAST CHANGED", "ERROR"],
+            rows: rows)
     }
 }
 

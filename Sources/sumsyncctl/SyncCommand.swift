@@ -16,7 +16,10 @@ struct SyncCommand: AsyncParsableCommand {
     )
     var full = false
 
-    @Flag(help: "Follow the sync to its end: exit 0 when it succeeded (or upstream was unchanged), 1 when it failed.")
+    @Flag(
+        help:
+            "Follow the sync to its end: exit 0 when it succeeded (or upstream was unchanged), 1 when it failed or was partial."
+    )
     var wait = false
 
     func run() async throws {
@@ -60,6 +63,11 @@ struct SyncCommand: AsyncParsableCommand {
             )
         case "no-op":
             print("Sync \(final.syncID): upstream unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
+        case "partial":
+            print(
+                "Sync \(final.syncID) partial: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
+            )
+            throw fail("sync \(final.syncID) partial: \(final.error ?? "unknown error")")
         default:
             throw fail("sync \(final.syncID) failed: \(final.error ?? "unknown error")")
         }
