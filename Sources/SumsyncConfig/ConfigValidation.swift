@@ -223,7 +223,15 @@ package struct ConfigValidation {
                     "expected an array of tables ([[upstream.source]]), found \(TOMLReader.describe(value.type))")
             }
         }
-        if let text = reader.nonEmptyString("max-metadata-size") {
+        // Plain bytes (an integer) or a size with a unit (a string).
+        let sizeText: String?
+        if let value = table["max-metadata-size"], value.type == .int, let bytes = value.int {
+            reader.allow("max-metadata-size")
+            sizeText = String(bytes)
+        } else {
+            sizeText = reader.nonEmptyString("max-metadata-size")
+        }
+        if let text = sizeText {
             if let bytes = Self.byteSize(text), bytes >= 1 << 20 {
                 settings.maxMetadataSize = bytes
             } else {

@@ -198,6 +198,90 @@ struct ConfigLoaderTests {
         #expect(SiteConfig(code: "CAS", name: "", parent: nil, url: "HTTPS://h:1", host: "h", port: 1).usesTLS)
     }
 
+    /// The `[upstream]` of a config with sources instead of `catalog`.
+    static func sources(_ tables: String, sync: String = "") -> String {
+        "[hierarchy]\nname = \"t\"\nkey-file = \"hierarchy.key\"\n\(sync)[upstream]\n\(tables)\n" + cas
+    }
+
+    static let rpm = "[[upstream.source]]\nname = \"rocky9\"\nformat = \"rpm\"\nurl = \"https://m.example.org/9/\"\n"
+
+    @Test func upstreamSources() throws {
+        var config = try load(Self.header + Self.cas)
+        #expect(
+            config.upstream.sources == [
+                UpstreamSourceConfig(name: "catalog", format: .catalog, url: "file:///srv/catalog.ndjson")
+            ])
+        config = try load(
+            Self.sources(
+                Self.rpm + "product = \"Rocky Linux 9\"\n"
+                    + "[[upstream.source]]\nname = \"epel-9.x86_64\"\nformat = \"rpm\"\nurl = \"file:///srv/epel/\"\n"
+                    + "[[upstream.source]]\nname = \"own\"\nformat = \"catalog\"\nurl = \"http://c.example.org/c.ndjson\"\n",
+                sync: "[sync]\nclassifications = [\"security\", \"bugfix\", \"Updates\"]\n"))
+        #expect(config.upstream.sources.map(\.name) == ["rocky9", "epel-9.x86_64", "own"])
+        #expect(config.upstream.sources.map(\.product) == ["Rocky Linux 9", "epel-9.x86_64", "own"])
+        #expect(config.upstream.sources.map(\.format) == [.rpm, .rpm, .catalog])
+        #expect(config.upstream.maxMetadataSize == 4 << 30 && config.upstream.catalog == nil)
+        config = try load(Self.sources("max-metadata-size = \"512 MiB\"\n" + Self.rpm))
+        #expect(config.upstream.maxMetadataSize == 512 << 20)
+        config = try load(Self.sources("max-metadata-size = 2000000\n" + Self.rpm))
+        #expect(config.upstream.maxMetadataSize == 2_000_000)
+    }
+
+    /// (what is broken, the config text, the expected words).
+    static let brokenSources: [(String, String, String)] = [
+        (
+            "catalog and sources", header.replacingOccurrences(of: "[upstream]\n", with: "[upstream]\n") + rpm + cas,
+            "upstream.source: use either [upstream] catalog or [[upstream.source]] tables, not both"
+        ),
+        (
+            "no name", sources("[[upstream.source]]\nformat = \"rpm\"\nurl = \"file:///r/\"\n"),
+            "upstream.source[1].name: missing"
+        ),
+        (
+            "bad name", sources(rpm.replacingOccurrences(of: "rocky9", with: "Rocky 9")),
+            "'Rocky 9' is not a source name"
+        ),
+        ("duplicate name", sources(rpm + rpm), "upstream.source[2].name: 'rocky9' names two sources"),
+        (
+            "unknown format", sources(rpm.replacingOccurrences(of: "\"rpm\"", with: "\"deb\"")),
+            "unknown format 'deb'; known: catalog, rpm"
+        ),
+        (
+            "bad url", sources(rpm.replacingOccurrences(of: "https://m.example.org/9/", with: "ftp://m/")),
+            "is not a file://, http:// or https:// URL"
+        ),
+        (
+            "unreadable gpg-key", sources(rpm + "gpg-key = \"keys/missing.asc\"\n"),
+            "upstream.source[1].gpg-key: cannot read"
+        ),
+        (
+            "gpg-key on a catalog",
+            sources(
+                "[[upstream.source]]\nname = \"c\"\nformat = \"catalog\"\nurl = \"file:///c\"\ngpg-key = \"hierarchy.key\"\n"
+            ), "only rpm sources are signed"
+        ),
+        ("unknown source key", sources(rpm + "mirror = \"x\"\n"), "upstream.source[1].mirror"),
+        (
+            "rpm type without rpm source", header + "[sync]\nclassifications = [\"security\"]\n" + cas,
+            "'security' needs an rpm [[upstream.source]]"
+        ),
+        ("tiny size cap", sources("max-metadata-size = \"10 KiB\"\n" + rpm), "is not a size of at least 1 MiB"),
+        (
+            "no upstream at all", "[hierarchy]\nname = \"t\"\n[upstream]\n" + cas,
+            "needs a catalog URL or [[upstream.source]] tables"
+        ),
+    ]
+
+    @Test(arguments: brokenSources)
+    func rejectsSources(kind: String, text: String, expected: String) {
+        do {
+            _ = try load(text)
+            Issue.record("\(kind): accepted")
+        } catch {
+            #expect(error.description.contains(expected), "\(kind): got \(error.description)")
+        }
+    }
+
     @Test(arguments: broken)
     func rejects(kind: String, text: String, expected: String) {
         do {
