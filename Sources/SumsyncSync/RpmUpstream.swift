@@ -112,7 +112,10 @@ package struct RpmUpstream: Sendable {
         try verify(local.path, entry: entry, url: fileURL)
         progress.enter(.applying)
         let copy = SourceCopy.path(directory: context.directory, source: config.name, contentKey: key)
-        let (count, skipped) = try convert(local.path, url: fileURL, to: copy, progress: progress)
+        let path = local.path
+        let (count, skipped) = try await Offload.run { () throws(SyncError) in
+            try convert(path, url: fileURL, to: copy, progress: progress)
+        }
         return SourceFetch(
             content: .changed(path: copy, contentKey: key, records: count), etag: etag, lastModified: lastModified,
             skipped: skipped)

@@ -8,7 +8,11 @@ import SumsyncModel
 /// - the same advisory of one product in several sources is one update: fields from the first source
 ///   (in config order) that lists it, packages and CVEs the union of all;
 /// - supersedence: within one product, A supersedes B when every package of B (by name and arch)
-///   appears in A at a higher epoch:version-release by rpm's comparison;
+///   appears in A at a higher epoch:version-release by rpm's comparison. The relation is transitive, so
+///   each record lists only its direct successors' predecessors — A lists B when no advisory between them
+///   (A supersedes C, C supersedes B) is kept — which marks exactly the same updates superseded while
+///   a package family of n advisories costs n list entries, not n²/2. Only advisories the filter keeps
+///   take part (the others are not stored, so they cannot stand between two that are);
 /// - revision: 1 for a new advisory, the stored one while its content (its digest) stays the same, one
 ///   more whenever it changes.
 ///
@@ -22,6 +26,8 @@ struct SourceMerge {
 
     /// The stored revision and digest of each advisory update, by id.
     var ledger: [String: (revision: Int, digest: Int64)]
+    /// What the site keeps: supersedence is worked out among these advisories.
+    var filter: UpdateFilter
 
     /// One advisory update's package keys: (product + name.arch, EVR rank), one per key (the highest).
     private struct Entry {
@@ -41,10 +47,13 @@ struct SourceMerge {
         for input in inputs where input.source.format == .rpm {
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
                 guard let id = Self.key(record.id) else { return }
-                if let existing = entries[id] {
+                guard
+                    filter.keeps(
+                        product: record.product, classification: record.classification, languages: record.languages)
+                else { return }
+                if entries[id] != nil {
                     extraPackages[id, default: []] += record.packages
                     extraCVEs[id, default: []] += record.cves
-                    _ = existing
                 } else {
                     entries[id] = raw.count
                     raw.append([])
@@ -130,14 +139,18 @@ struct SourceMerge {
         return lines
     }
 
-    /// Who supersedes whom: for each advisory B, the advisories A holding every key of B at a higher
-    /// rank. Candidates come from B's rarest key; the rest are checked by binary search in A's keys.
+    /// Who directly supersedes whom: for each advisory B, the advisories A holding every key of B at a
+    /// higher rank, less those that supersede another such advisory. Candidates come from B's rarest key,
+    /// lowest rank first (a direct successor comes before those that supersede it); the rest of B's keys
+    /// are checked by binary search in A's.
     private static func supersedence(_ advisories: inout [Entry], ids: [String]) -> [Int: [String]] {
         var postings: [Int32: [(advisory: Int32, rank: Int32)]] = [:]
         for (index, entry) in advisories.enumerated() {
             for (key, rank) in entry.keys { postings[key, default: []].append((Int32(index), rank)) }
         }
+        for key in postings.keys { postings[key]!.sort { $0.rank < $1.rank } }
         var result: [Int: [String]] = [:]
+        var direct: [Int32] = []
         for (b, entry) in advisories.enumerated() where !entry.keys.isEmpty {
             var rarest = entry.keys[0]
             var fewest = Int.max
@@ -148,15 +161,34 @@ struct SourceMerge {
                     rarest = pair
                 }
             }
-            candidates: for (a, rank) in postings[rarest.key] ?? [] where rank > rarest.rank && Int(a) != b {
+            direct.removeAll(keepingCapacity: true)
+            let candidates = postings[rarest.key] ?? []
+            // The first candidate ranked above B on its rarest key.
+            var low = 0
+            var high = candidates.count
+            while low < high {
+                let middle = (low + high) / 2
+                if candidates[middle].rank <= rarest.rank { low = middle + 1 } else { high = middle }
+            }
+            for (a, _) in candidates[low...] where Int(a) != b {
                 let keys = advisories[Int(a)].keys
-                for pair in entry.keys where pair.key != rarest.key {
-                    guard let found = find(pair.key, in: keys), found > pair.rank else { continue candidates }
-                }
+                guard dominates(keys, entry.keys) else { continue }
+                // A supersedes an advisory that supersedes B: B is reached through it.
+                if direct.contains(where: { dominates(keys, advisories[Int($0)].keys) }) { continue }
+                direct.append(a)
                 result[Int(a), default: []].append(ids[b])
             }
         }
         return result
+    }
+
+    /// Whether `a` holds every key of `b` at a higher rank (`a` supersedes `b`).
+    private static func dominates(_ a: [(key: Int32, rank: Int32)], _ b: [(key: Int32, rank: Int32)]) -> Bool {
+        guard a.count >= b.count else { return false }
+        for pair in b {
+            guard let found = find(pair.key, in: a), found > pair.rank else { return false }
+        }
+        return true
     }
 
     private static func find(_ key: Int32, in keys: [(key: Int32, rank: Int32)]) -> Int32? {

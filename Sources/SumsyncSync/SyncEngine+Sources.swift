@@ -120,7 +120,9 @@ extension SyncEngine {
             throw SyncError("cannot read the site database: \(error)")
         }
         progress.enter(.applying)
-        _ = try SourceMerge(ledger: ledger).merge(inputs, to: combined)
+        let merge = SourceMerge(ledger: ledger, filter: filter)
+        let mergeInputs = inputs
+        _ = try await Offload.run { () throws(SyncError) in try merge.merge(mergeInputs, to: combined) }
         var outcome: Outcome
         do {
             outcome = try await store.applyCatalog(

@@ -1,4 +1,5 @@
 import Foundation
+import SumsyncModel
 import Testing
 
 @testable import SumsyncFormats
@@ -222,5 +223,103 @@ struct RpmFormatTests {
                 == RepomdEntry(
                     type: "updateinfo", location: "repodata/u.xml.zst", checksumType: "sha512", checksum: "bbcc",
                     size: 12, openSize: 34))
+    }
+}
+
+/// The merge of sources' kept copies: one update per advisory and product, direct supersedence among
+/// what the filter keeps, counted revisions.
+@Suite("source merge")
+struct SourceMergeTests {
+    static func record(_ advisory: String, type: String = "security", product: String = "P", packages: [String])
+        -> CatalogRecord
+    {
+        CatalogRecord(
+            id: RpmAdvisoryMapping.id(format: "rpm", product: product, advisory: advisory), revision: 1,
+            title: advisory, product: product, classification: type, languages: ["all"],
+            released: "2026-01-01T00:00:00Z", releasedEpoch: 1_767_225_600, source: "s", advisory: advisory,
+            packages: packages)
+    }
+
+    static func merge(
+        _ copies: [[CatalogRecord]], filter: UpdateFilter = UpdateFilter(),
+        ledger: [String: (revision: Int, digest: Int64)] = [:]
+    ) throws -> [String: CatalogRecord] {
+        let folder = try RpmFormatTests.scratch()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var inputs: [SourceMerge.Input] = []
+        for (index, records) in copies.enumerated() {
+            let path = folder.appendingPathComponent("s\(index).ndjson").path
+            try records.map { $0.jsonLine() + "\n" }.joined().write(toFile: path, atomically: true, encoding: .utf8)
+            inputs.append(
+                .init(source: UpstreamSourceConfig(name: "s\(index)", format: .rpm, url: "file:///"), path: path))
+        }
+        let output = folder.appendingPathComponent("out.ndjson").path
+        _ = try SourceMerge(ledger: ledger, filter: filter).merge(inputs, to: output)
+        var result: [String: CatalogRecord] = [:]
+        for line in try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n") {
+            let record = try CatalogRecordParser.parse(String(line))
+            result[record.advisory!] = record
+        }
+        return result
+    }
+
+    static func id(_ advisory: String) -> String {
+        RpmAdvisoryMapping.id(format: "rpm", product: "P", advisory: advisory)
+    }
+
+    @Test func chainsListOnlyTheDirectStep() throws {
+        let merged = try Self.merge([
+            [
+                Self.record("A1", packages: ["k-1.0-1.x86_64", "k-devel-1.0-1.x86_64"]),
+                Self.record("A2", packages: ["k-1.1-1.x86_64", "k-devel-1.1-1.x86_64"]),
+                Self.record("A3", packages: ["k-2:0.1-1.x86_64", "k-devel-2:0.1-1.x86_64", "k-doc-1-1.noarch"]),
+                // Only one of A1's packages: supersedes nothing of A1, is superseded by A2.
+                Self.record("B1", packages: ["k-1.0-2.x86_64"]),
+                // Another arch: nothing in common.
+                Self.record("C1", packages: ["k-9-9.aarch64"]),
+                Self.record("E1", packages: []),
+            ]
+        ])
+        #expect(merged["A2"]?.supersedes == [Self.id("A1"), Self.id("B1")].sorted())
+        #expect(merged["A3"]?.supersedes == [Self.id("A2")])
+        #expect(merged["B1"]?.supersedes == [])
+        // B1 (k 1.0-2) is below A2's k 1.1: A2 covers it directly, A1 does not (1.0-1 < 1.0-2).
+        let coversB1 = merged.values.filter { $0.supersedes.contains(Self.id("B1")) }.map(\.advisory)
+        #expect(coversB1 == ["A2"])
+        #expect(merged["C1"]?.supersedes == [] && merged["E1"]?.supersedes == [])
+        #expect(merged.values.allSatisfy { $0.revision == 1 && $0.digest != nil })
+    }
+
+    @Test func aFilteredOutStepDoesNotBreakTheChain() throws {
+        let copies = [
+            [
+                Self.record("A1", packages: ["k-1-1.x86_64"]),
+                Self.record("A2", type: "bugfix", packages: ["k-2-1.x86_64"]),
+                Self.record("A3", packages: ["k-3-1.x86_64"]),
+            ]
+        ]
+        #expect(try Self.merge(copies)["A3"]?.supersedes == [Self.id("A2")])
+        let security = try Self.merge(copies, filter: UpdateFilter(classifications: ["security"]))
+        #expect(security["A3"]?.supersedes == [Self.id("A1")])
+    }
+
+    @Test func oneAdvisoryInTwoSourcesIsOneUpdateWithBothPackageLists() throws {
+        var second = Self.record("X", packages: ["b-1-1.x86_64"])
+        second.title = "the second source's title"
+        second.cves = ["CVE-2"]
+        var first = Self.record("X", packages: ["a-1-1.x86_64"])
+        first.cves = ["CVE-1"]
+        let merged = try Self.merge([[first], [second]])
+        #expect(merged.count == 1)
+        #expect(merged["X"]?.packages == ["a-1-1.x86_64", "b-1-1.x86_64"] && merged["X"]?.cves == ["CVE-1", "CVE-2"])
+        #expect(merged["X"]?.title == "X" && merged["X"]?.source == "s")
+    }
+
+    @Test func revisionsCountContentChanges() throws {
+        let before = try Self.merge([[Self.record("R", packages: ["r-1-1.x86_64"])]])
+        let digest = try #require(before["R"]?.digest)
+        let ledger = [Self.id("R"): (revision: 4, digest: digest)]
+        #expect(try Self.merge([[Self.record("R", packages: ["r-1-1.x86_64"])]], ledger: ledger)["R"]?.revision == 4)
+        #expect(try Self.merge([[Self.record("R", packages: ["r-1-2.x86_64"])]], ledger: ledger)["R"]?.revision == 5)
     }
 }

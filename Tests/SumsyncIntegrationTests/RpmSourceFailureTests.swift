@@ -111,8 +111,14 @@ struct RpmSourceFailureTests {
             _ = try fixture.changeBeta()
             try FileManager.default.removeItem(at: try RpmTool.updateinfoFile(in: fixture.beta))
         case "over the size cap":
-            // About 5 MB of XML in a small zstd file; the cap is 1 MiB.
-            _ = try fixture.changeBeta(count: 2_000, compress: "zst")
+            // A zstd file of a few hundred KB that unpacks to 3 GiB of well-formed XML; the cap is 1 MiB.
+            _ = try fixture.changeBeta(compress: "zst")
+            let file = try RpmTool.updateinfoFile(in: fixture.beta)
+            let script =
+                "{ printf '<?xml version=\"1.0\"?>\\n<updates>\\n'; head -c 3G /dev/zero | tr '\\0' ' '; } | zstd -q -1 -T2 -f -o \"$1\""
+            let made = try CLI.exec("/bin/bash", ["-c", script, "bomb", file.path])
+            #expect(made.status == 0, "\(made.stderr)")
+            try RpmTool.run(["fix-repomd", fixture.beta.path])
         case "signature missing":
             _ = try fixture.changeBeta()
         case "signed by another key":
@@ -135,6 +141,14 @@ struct RpmSourceFailureTests {
         #expect(try fixture.listing("beta") == betaBefore)
         let sources = try site.jsonLines(site.ctl(["sources", "--json"]))
         #expect(sources.map { $0["last_result"] as? String } == ["succeeded", "failed"])
+        // status, the journal's entry and the retry of a failed sync.
+        let status = try JSONSerialization.jsonObject(with: Data(site.ctl(["status", "--json"]).stdout.utf8))
+        let own = ((status as? [String: Any])?["sites"] as? [[String: Any]])?.first
+        #expect(
+            own?["state"] as? String == "failed" && (own?["last_error"] as? String)?.contains("source beta") == true)
+        let log = site.daemon?.log ?? ""
+        #expect(log.contains("partly applied") && log.contains("Source beta failed"))
+        #expect(log.contains("Will retry the sync"))
         #expect((sources.last?["error"] as? String)?.contains(words[0]) == true)
 
         // Mended, beta applies on the next sync.
@@ -143,6 +157,26 @@ struct RpmSourceFailureTests {
         let mended = try site.ctl(["sync", "--wait"])
         #expect(mended.status == 0, "\(mended.stderr)")
         #expect(try fixture.listing("beta") != betaBefore)
+    }
+
+    /// `skip-invalid`: a bad advisory is skipped with a warning; the rest of the source applies.
+    @Test func skipInvalidSkipsABadAdvisory() async throws {
+        let site = try TopSiteFixture(label: "rpm-skip")
+        let repo = site.folder.appendingPathComponent("repo")
+        let xml = site.folder.appendingPathComponent("updateinfo.xml")
+        try RpmTool.generate(xml, count: 5, seed: 4)
+        try RpmTool.append(
+            #"<update status="final" type="security"><id>BAD-1</id><title>t</title><issued date="15mangled2"/></update>"#,
+            to: xml)
+        try RpmTool.makeRepository(repo, updateinfo: xml)
+        site.hierarchy.upstream =
+            "skip-invalid = true\n" + RpmSourceTests.source(name: "s", url: "file://\(repo.path)", product: "S")
+        try site.hierarchy.write()
+        let daemon = try await site.start()
+        let sync = try site.ctl(["sync", "--wait"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        #expect(try site.updates().count == 5)
+        #expect(daemon.log.contains("skipped an invalid advisory: advisory BAD-1"))
     }
 
     @Test func everySourceFailingFailsTheSync() async throws {
