@@ -55,6 +55,9 @@ package final class FileDecompressor {
     private var streamEnded = false
     private var decoder: Decoder
 
+    /// liblzma's `LZMA_CONCATENATED` flag (a macro Swift does not import): read every stream of the file.
+    private static let lzmaConcatenated: UInt32 = 0x08
+
     private enum Decoder {
         case none
         case gzip(UnsafeMutablePointer<z_stream>)
@@ -86,7 +89,7 @@ package final class FileDecompressor {
         case .xz:
             let stream = UnsafeMutablePointer<lzma_stream>.allocate(capacity: 1)
             stream.initialize(to: ccompression_lzma_stream())
-            guard lzma_stream_decoder(stream, UInt64.max, 0x08 /* LZMA_CONCATENATED */) == LZMA_OK else {
+            guard lzma_stream_decoder(stream, UInt64.max, Self.lzmaConcatenated) == LZMA_OK else {
                 stream.deallocate()
                 Self.release(fd, input)
                 throw DecompressionError("cannot start liblzma")

@@ -240,36 +240,52 @@ struct CatalogSourceCopy {
             return SourceFetch(content: .unchanged, etag: etag, lastModified: lastModified)
         }
         let copy = SourceCopy.path(directory: context.directory, source: config.name, contentKey: key)
+        let (count, skipped) = try await Offload.run { () throws(SyncError) in
+            try validate(path, into: copy)
+        }
+        // As with a lone catalog: an empty one is a broken upstream, not one that withdrew everything.
+        guard count > 0 else {
+            unlink(copy)
+            throw SyncError("the catalog \(config.url) is empty; nothing of this source was applied")
+        }
+        return SourceFetch(
+            content: .changed(path: copy, contentKey: key, records: count), etag: etag, lastModified: lastModified,
+            skipped: skipped)
+    }
+
+    /// Parses every line of the catalog at `path` and writes it, marked with the source's name, to `copy`
+    /// (through a `.partial` file, renamed once whole); returns the lines written and skipped.
+    private func validate(_ path: String, into copy: String) throws(SyncError) -> (Int, Int) {
         let partial = copy + ".partial"
         defer { unlink(partial) }
         let writer = try LineFileWriter(path: partial)
         var count = 0
         var skipped = 0
+        let take = { (number: Int, bytes: UnsafeRawBufferPointer) throws in
+            var record: CatalogRecord
+            do {
+                record = try CatalogRecordParser.parse(bytes, line: number)
+            } catch {
+                guard context.skipInvalid else { throw error }
+                skipped += 1
+                if skipped <= 20 {
+                    context.logger.warning(
+                        "Source \(config.name): skipped an invalid catalog line: \(error)",
+                        metadata: ["source.name": "\(config.name)"])
+                }
+                return
+            }
+            record.source = config.name
+            record.digest = nil
+            try writer.write(record.jsonLine())
+            count += 1
+        }
         do {
             try CatalogLineReader(path: path).forEachLine(
                 onInvalidLine: { error in
                     guard context.skipInvalid else { throw error }
                     skipped += 1
-                }
-            ) { number, bytes in
-                var record: CatalogRecord
-                do {
-                    record = try CatalogRecordParser.parse(bytes, line: number)
-                } catch {
-                    guard context.skipInvalid else { throw error }
-                    skipped += 1
-                    if skipped <= 20 {
-                        context.logger.warning(
-                            "Source \(config.name): skipped an invalid catalog line: \(error)",
-                            metadata: ["source.name": "\(config.name)"])
-                    }
-                    return
-                }
-                record.source = config.name
-                record.digest = nil
-                try writer.write(record.jsonLine())
-                count += 1
-            }
+                }, take)
             try writer.close()
         } catch let error as SyncError {
             throw error
@@ -278,15 +294,9 @@ struct CatalogSourceCopy {
                 "malformed catalog \(config.url): \(error); nothing of this source was applied (set [upstream] skip-invalid = true to skip bad lines)"
             )
         }
-        // As with a lone catalog: an empty one is a broken upstream, not one that withdrew everything.
-        guard count > 0 else {
-            throw SyncError("the catalog \(config.url) is empty; nothing of this source was applied")
-        }
         guard rename(partial, copy) == 0 else {
             throw SyncError("cannot write \(copy): \(String(cString: strerror(errno)))")
         }
-        return SourceFetch(
-            content: .changed(path: copy, contentKey: key, records: count), etag: etag, lastModified: lastModified,
-            skipped: skipped)
+        return (count, skipped)
     }
 }

@@ -43,6 +43,29 @@ struct ExportImportTests {
         #expect(log.contains("Imported bundle \(delta)") && log.contains("import.file=\(delta)"), "\(log)")
     }
 
+    @Test("a site bundle carries an rpm-sourced catalog, advisory fields included")
+    func rpmCatalogBundle() async throws {
+        let fixture = try BundleFixture(label: "bundle-rpm")
+        let repo = fixture.source.folder.appendingPathComponent("repo")
+        let xml = fixture.source.folder.appendingPathComponent("updateinfo.xml")
+        try RpmTool.generate(xml, count: 80, seed: 21)
+        try RpmTool.append(RpmSourceTests.handWritten, to: xml)
+        try RpmTool.makeRepository(repo, updateinfo: xml, compress: "xz")
+        fixture.source.hierarchy.upstream = RpmSourceTests.source(
+            name: "rocky9", url: "file://\(repo.path)", product: "Rocky Linux 9")
+        try fixture.source.hierarchy.write()
+        try await fixture.source.startAll()
+        try await fixture.target.startAll()
+        #expect(try fixture.source.ctl("CAS", ["sync", "--wait"]).status == 0)
+        let result = try fixture.importBundle(try fixture.export("rpm.bundle"))
+        #expect(result.status == 0, "\(result.stderr)")
+        try await fixture.target.waitForConvergence(version: 1)
+        let reference = try fixture.source.updates("CAS")
+        #expect(reference.contains(#""advisory":"TEST-2021:0004""#) && reference.contains(#""reboot_suggested":true"#))
+        #expect(try fixture.target.updates("TOP") == reference)
+        #expect(try fixture.target.updates("BR1") == reference)
+    }
+
     @Test("every kind of bad bundle is refused with a clear error and changes nothing")
     func refusals() async throws {
         let fixture = try BundleFixture(label: "refuse")

@@ -179,6 +179,39 @@ struct RpmSourceFailureTests {
         #expect(daemon.log.contains("skipped an invalid advisory: advisory BAD-1"))
     }
 
+    /// A catalog among rpm sources: its lines marked with its name; a malformed or empty catalog fails
+    /// only itself.
+    @Test func catalogSourceAmongOthers() async throws {
+        let site = try TopSiteFixture(label: "rpm-mixed")
+        let repo = site.folder.appendingPathComponent("repo")
+        let xml = site.folder.appendingPathComponent("updateinfo.xml")
+        try RpmTool.generate(xml, count: 10, seed: 6)
+        try RpmTool.makeRepository(repo, updateinfo: xml)
+        try site.writeCatalog((1...30).map { catalogLine($0) })
+        site.hierarchy.upstream =
+            RpmSourceTests.source(name: "rocky", url: "file://\(repo.path)", product: "Rocky Linux 9") + "\n"
+            + "[[upstream.source]]\nname = \"windows\"\nformat = \"catalog\"\nurl = \"file://\(site.catalogPath.path)\"\n"
+        try site.hierarchy.write()
+        _ = try await site.start()
+        #expect(try site.ctl(["sync", "--wait"]).status == 0)
+        let windows = try site.jsonLines(site.ctl(["updates", "--json", "--source", "windows"]))
+        #expect(windows.count == 30 && windows.allSatisfy { $0["advisory"] is NSNull && $0["cves"] as? [String] == [] })
+        let before = try site.ctl(["updates", "--json", "--source", "windows"]).stdout
+
+        for broken in ["{\"id\":\"x\"", ""] {
+            try (broken + "\n").write(to: site.catalogPath, atomically: true, encoding: .utf8)
+            let sync = try site.ctl(["sync", "--wait"])
+            #expect(sync.status == 1)
+            let entry = try #require(try site.history().first)
+            #expect(entry["result"] as? String == "partial" && entry["removed"] as? Int == 0, "\(entry)")
+            #expect((entry["error"] as? String)?.contains("source windows") == true, "\(entry)")
+            #expect(try site.ctl(["updates", "--json", "--source", "windows"]).stdout == before)
+        }
+        try site.writeCatalog((1...31).map { catalogLine($0) })
+        let mended = try site.ctl(["sync", "--wait"])
+        #expect(mended.status == 0 && mended.stdout.contains("1 new"), "\(mended.stdout)")
+    }
+
     @Test func everySourceFailingFailsTheSync() async throws {
         let fixture = try await TwoSources(label: "rpm-allbad")
         let site = fixture.site
