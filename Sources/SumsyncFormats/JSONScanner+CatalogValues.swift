@@ -82,9 +82,17 @@ extension JSONScanner {
 
     /// An array of strings, or null for none (`cves`, `packages`).
     mutating func stringArrayValue(_ name: String) throws(CatalogError) -> [String] {
+        try arrayValue(name, expected: "an array of strings or null") { scanner throws(CatalogError) in
+            scanner.string(try scanner.scanString())
+        }
+    }
+
+    /// An array (or null for none) whose elements, each at a string's opening quote, `element` reads.
+    private mutating func arrayValue(
+        _ name: String, expected: String, element: (inout JSONScanner) throws(CatalogError) -> String
+    ) throws(CatalogError) -> [String] {
         let start = pos
         if try consumeNull() { return [] }
-        let expected = "an array of strings or null"
         guard current == 0x5B else { throw invalid(name, expected, from: start) }
         pos += 1
         skipWhitespace()
@@ -95,7 +103,7 @@ extension JSONScanner {
         }
         while true {
             guard current == 0x22 else { throw invalid(name, expected, from: start) }
-            result.append(string(try scanString()))
+            result.append(try element(&self))
             skipWhitespace()
             if current == 0x2C {
                 pos += 1
@@ -240,38 +248,16 @@ extension JSONScanner {
 
     /// An array of GUID strings (lowercased), or null for none.
     mutating func supersedesValue() throws(CatalogError) -> [String] {
-        let start = pos
-        if try consumeNull() { return [] }
-        let expected = "an array of GUID strings or null"
-        guard current == 0x5B else { throw invalid("supersedes", expected, from: start) }
-        pos += 1
-        skipWhitespace()
-        var result: [String] = []
-        if current == 0x5D {
-            pos += 1
-            return result
-        }
-        while true {
-            guard current == 0x22 else { throw invalid("supersedes", expected, from: start) }
-            let elementStart = pos
-            let token = try scanString()
-            guard let guid = guid(token) else {
+        try arrayValue("supersedes", expected: "an array of GUID strings or null") { scanner throws(CatalogError) in
+            let elementStart = scanner.pos
+            let token = try scanner.scanString()
+            guard let guid = scanner.guid(token) else {
                 throw CatalogError(
-                    line: line,
+                    line: scanner.line,
                     message: "\"supersedes\" contains a value that is not a GUID (8-4-4-4-12 hex digits): "
-                        + excerpt(elementStart, pos))
+                        + scanner.excerpt(elementStart, scanner.pos))
             }
-            result.append(guid)
-            skipWhitespace()
-            if current == 0x2C {
-                pos += 1
-                skipWhitespace()
-            } else if current == 0x5D {
-                pos += 1
-                return result
-            } else {
-                throw syntaxError("',' or ']'")
-            }
+            return guid
         }
     }
 

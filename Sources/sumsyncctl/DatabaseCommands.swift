@@ -21,6 +21,24 @@ extension GlobalOptions {
     }
 }
 
+extension GlobalOptions {
+    /// The config file, for a command that reads it only `purpose` (`"its sources"`).
+    func loadConfig(for purpose: String) throws -> HierarchyConfig {
+        do {
+            return try ConfigLoader().load(path: config)
+        } catch {
+            throw fail("cannot read the config for \(purpose):\n\(error.description)")
+        }
+    }
+
+    /// Writes `entries` as JSON lines.
+    func writeJSONLines(_ entries: [some Encodable]) throws {
+        var writer = JSONLineWriter()
+        for entry in entries { try writer.write(entry) }
+        writer.flush()
+    }
+}
+
 /// Writes JSON lines to standard output through one buffer (500,000 updates print quickly).
 struct JSONLineWriter {
     private let encoder: JSONEncoder = {
@@ -136,12 +154,7 @@ struct SourcesCommand: ParsableCommand {
     }
 
     func run() throws {
-        let config: HierarchyConfig
-        do {
-            config = try ConfigLoader().load(path: global.config)
-        } catch {
-            throw fail("cannot read the config for its sources:\n\(error.description)")
-        }
+        let config = try global.loadConfig(for: "its sources")
         let store = try global.openStore()
         let states = try store.sourceStates()
         let counts = try store.updateCountsBySource()
@@ -153,12 +166,7 @@ struct SourcesCommand: ParsableCommand {
                 lastChecked: state?.lastChecked, lastChanged: state?.lastChanged, updates: counts[source.name] ?? 0,
                 error: state?.error)
         }
-        if json {
-            var writer = JSONLineWriter()
-            for entry in entries { try writer.write(entry) }
-            writer.flush()
-            return
-        }
+        if json { return try global.writeJSONLines(entries) }
         let rows = entries.map { entry in
             [
                 entry.name, entry.format, entry.product ?? "-", entry.lastResult ?? "never", "\(entry.updates)",
@@ -187,12 +195,7 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let store = try global.openStore()
         let entries = try store.history(limit: max(1, limit))
-        if json {
-            var writer = JSONLineWriter()
-            for entry in entries { try writer.write(entry) }
-            writer.flush()
-            return
-        }
+        if json { return try global.writeJSONLines(entries) }
         let rows = entries.map { entry in
             [
                 entry.started, entry.trigger, entry.result, "v\(entry.catalogVersion)",
@@ -217,20 +220,10 @@ struct CategoriesCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let config: HierarchyConfig
-        do {
-            config = try ConfigLoader().load(path: global.config)
-        } catch {
-            throw fail("cannot read the config to tell what is selected:\n\(error.description)")
-        }
+        let config = try global.loadConfig(for: "telling what is selected")
         let store = try global.openStore()
         let entries = try store.categories(filter: UpdateFilter(config.sync))
-        if json {
-            var writer = JSONLineWriter()
-            for entry in entries { try writer.write(entry) }
-            writer.flush()
-            return
-        }
+        if json { return try global.writeJSONLines(entries) }
         let rows = entries.map { entry in
             [
                 entry.kind, entry.name, entry.selected ? "yes" : "no", "\(entry.updates)", entry.firstSeen,
