@@ -44,44 +44,15 @@ package struct CatalogFetcher {
         async throws(SyncError)
         -> Outcome
     {
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "User-Agent", value: "sumsync")
-        request.headers.add(name: "Accept-Encoding", value: "gzip")
-        if let etag { request.headers.add(name: "If-None-Match", value: etag) }
-        if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }
-        let path = downloadPath
-        do {
-            let response = try await httpClient.execute(request, timeout: .minutes(30))
-            if response.status == .notModified { return .unchanged }
-            guard response.status == .ok else {
-                throw SyncError(
-                    "upstream \(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase); nothing was applied"
-                )
-            }
-            let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
-            let limit = idleTimeout
-            progress.enter(.fetching, total: total)
-            let received = try await ResponseDownload.write(
-                response, to: path, progress: progress, idleTimeout: idleTimeout,
-                stalled: {
-                    SyncError(
-                        "upstream \(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout); nothing was applied"
-                    )
-                }
-            )
-            if let total, received != total {
-                throw SyncError("upstream \(url) sent \(received) of \(total) bytes; the download was cut short")
-            }
-            return .file(
-                path: path, temporary: true, etag: response.headers.first(name: "ETag"),
-                lastModified: response.headers.first(name: "Last-Modified")
-            )
-        } catch let error as SyncError {
-            unlink(path)
-            throw error
-        } catch {
-            unlink(path)
-            throw SyncError("cannot fetch the upstream catalog \(url): \(Self.describe(error)); nothing was applied")
+        let answer = try await ResponseDownload.fetch(
+            url, to: downloadPath, etag: etag, lastModified: lastModified, acceptGzip: true, httpClient: httpClient,
+            idleTimeout: idleTimeout, progress: progress,
+            naming: .init(
+                subject: "upstream \(url)", fetching: "the upstream catalog \(url)", suffix: "; nothing was applied"))
+        switch answer {
+        case .notModified: return .unchanged
+        case .file(let path, let etag, let lastModified):
+            return .file(path: path, temporary: true, etag: etag, lastModified: lastModified)
         }
     }
 

@@ -51,6 +51,71 @@ package enum ResponseDownload {
     }
 }
 
+extension ResponseDownload {
+    /// How a download's errors name what was fetched.
+    struct Naming: Sendable {
+        /// Before "answered HTTP …", "sent nothing …": `upstream https://…`.
+        var subject: String
+        /// After "cannot fetch": `the upstream catalog https://…`.
+        var fetching: String
+        /// After every message: `; nothing was applied`.
+        var suffix: String = ""
+    }
+
+    enum Answer: Sendable {
+        /// HTTP 304 to the validators sent.
+        case notModified
+        /// The body is in the file; the response's validators.
+        case file(path: String, etag: String?, lastModified: String?)
+    }
+
+    /// The one HTTP download of upstream files: a GET (conditional with `etag`/`lastModified`,
+    /// gzip-encoded when `acceptGzip`) streamed to `path`, with the stall watch and a length check. Any
+    /// failure removes the partial file.
+    static func fetch(
+        _ url: String, to path: String, etag: String? = nil, lastModified: String? = nil, acceptGzip: Bool = false,
+        httpClient: HTTPClient, idleTimeout: Duration, progress: SyncProgress, naming: Naming
+    ) async throws(SyncError) -> Answer {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: "sumsync")
+        if acceptGzip { request.headers.add(name: "Accept-Encoding", value: "gzip") }
+        if let etag { request.headers.add(name: "If-None-Match", value: etag) }
+        if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }
+        do {
+            let response = try await httpClient.execute(request, timeout: .minutes(30))
+            if response.status == .notModified { return .notModified }
+            guard response.status == .ok else {
+                throw SyncError(
+                    "\(naming.subject) answered HTTP \(response.status.code) \(response.status.reasonPhrase)\(naming.suffix)"
+                )
+            }
+            let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
+            let limit = idleTimeout
+            progress.enter(.fetching, total: total)
+            let received = try await write(
+                response, to: path, progress: progress, idleTimeout: idleTimeout,
+                stalled: {
+                    SyncError(
+                        "\(naming.subject) sent nothing for \(limit.components.seconds) s ([upstream] timeout)\(naming.suffix)"
+                    )
+                }
+            )
+            if let total, received != total {
+                throw SyncError("\(naming.subject) sent \(received) of \(total) bytes; the download was cut short")
+            }
+            return .file(
+                path: path, etag: response.headers.first(name: "ETag"),
+                lastModified: response.headers.first(name: "Last-Modified"))
+        } catch let error as SyncError {
+            unlink(path)
+            throw error
+        } catch {
+            unlink(path)
+            throw SyncError("cannot fetch \(naming.fetching): \(CatalogFetcher.describe(error))\(naming.suffix)")
+        }
+    }
+}
+
 /// When bytes last arrived, shared between a download and its stall watch.
 private final class Activity: Sendable {
     private let last = Atomic<Int64>(Activity.now())

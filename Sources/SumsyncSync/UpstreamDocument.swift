@@ -66,30 +66,11 @@ package enum UpstreamDocument {
             }
             return (parsed.path, false)
         }
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "User-Agent", value: "sumsync")
-        do {
-            let response = try await httpClient.execute(request, timeout: .minutes(30))
-            guard response.status == .ok else {
-                throw SyncError("\(url) answered HTTP \(response.status.code) \(response.status.reasonPhrase)")
-            }
-            let total = response.headers.first(name: "Content-Length").flatMap(Int.init)
-            progress.enter(.fetching, total: total)
-            let limit = idleTimeout
-            let received = try await ResponseDownload.write(
-                response, to: path, progress: progress, idleTimeout: idleTimeout,
-                stalled: { SyncError("\(url) sent nothing for \(limit.components.seconds) s ([upstream] timeout)") })
-            if let total, received != total {
-                throw SyncError("\(url) sent \(received) of \(total) bytes; the download was cut short")
-            }
-            return (path, true)
-        } catch let error as SyncError {
-            unlink(path)
-            throw error
-        } catch {
-            unlink(path)
-            throw SyncError("cannot fetch \(url): \(CatalogFetcher.describe(error))")
-        }
+        let answer = try await ResponseDownload.fetch(
+            url, to: path, httpClient: httpClient, idleTimeout: idleTimeout, progress: progress,
+            naming: .init(subject: url, fetching: url))
+        guard case .file(let file, _, _) = answer else { throw SyncError("\(url) answered 304 to a plain GET") }
+        return (file, true)
     }
 }
 
