@@ -184,7 +184,7 @@ package final class UpdateInfoReader {
 
 extension String {
     /// Without leading and trailing spaces, tabs and newlines.
-    var trimmed: String {
+    package var trimmed: String {
         let spaces: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
         guard let first = firstIndex(where: { !spaces($0) }), let last = lastIndex(where: { !spaces($0) }) else {
             return ""

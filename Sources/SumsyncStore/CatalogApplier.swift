@@ -163,7 +163,7 @@ package final class CatalogApplier {
     }
 
     /// A GUID's 128 bits (ids are validated and lowercased by the parser); nil for anything else.
-    static func key(_ id: String) -> UInt128? {
+    package static func key(_ id: String) -> UInt128? {
         var value: UInt128 = 0
         var digits = 0
         for byte in id.utf8 {

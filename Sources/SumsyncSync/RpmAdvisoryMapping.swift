@@ -92,8 +92,3 @@ package enum RpmAdvisoryMapping {
         return parts.joined(separator: "-")
     }
 }
-
-extension String {
-    /// Without leading and trailing whitespace.
-    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
-}

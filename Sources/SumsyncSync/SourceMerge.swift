@@ -1,6 +1,7 @@
 import Foundation
 import SumsyncFormats
 import SumsyncModel
+import SumsyncStore
 
 /// Joins the kept copies of every source into the one snapshot a top-level sync applies.
 ///
@@ -46,7 +47,7 @@ struct SourceMerge {
         var extraCVEs: [UInt128: [String]] = [:]
         for input in inputs where input.source.format == .rpm {
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
-                guard let id = Self.key(record.id) else { return }
+                guard let id = CatalogApplier.key(record.id) else { return }
                 guard
                     filter.keeps(
                         product: record.product, classification: record.classification, languages: record.languages)
@@ -112,7 +113,7 @@ struct SourceMerge {
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
                 var record = record
                 if input.source.format == .rpm {
-                    guard let id = Self.key(record.id), written.insert(id).inserted else { return }
+                    guard let id = CatalogApplier.key(record.id), written.insert(id).inserted else { return }
                     if let more = extraPackages[id] { record.packages = Array(Set(record.packages + more)).sorted() }
                     if let more = extraCVEs[id] {
                         var seen = Set(record.cves)
@@ -218,22 +219,6 @@ struct SourceMerge {
     static func digest(_ line: String) -> Int64 {
         var copy = line
         return copy.withUTF8 { Int64(bitPattern: LineHash.hash(UnsafeRawBufferPointer($0))) }
-    }
-
-    static func key(_ id: String) -> UInt128? {
-        var value: UInt128 = 0
-        var digits = 0
-        for byte in id.utf8 where byte != UInt8(ascii: "-") {
-            let nibble: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-            value = value << 4 | UInt128(nibble)
-            digits += 1
-        }
-        return digits == 32 ? value : nil
     }
 
     /// Each record of a kept copy (which sumsync wrote, so a bad line is a damaged copy).
