@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -33,19 +34,15 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
         .systemLibrary(
-            name: "CZlib",
-            pkgConfig: "zlib",
-            providers: [.apt(["zlib1g-dev"])]
-        ),
-        .systemLibrary(
             name: "CLibXML2",
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
-        // liblzma, libzstd and libbz2 (bzip2 ships no pkg-config file, so one module links all three).
+        // zlib, liblzma, libzstd and libbz2 (bzip2 ships no pkg-config file, so one module links all four). Not
+        // `CZlib`: ZIPFoundation's own zlib module has that name.
         .systemLibrary(
             name: "CCompression",
-            providers: [.apt(["liblzma-dev", "libzstd-dev", "libbz2-dev"])]
+            providers: [.apt(["zlib1g-dev", "liblzma-dev", "libzstd-dev", "libbz2-dev"])]
         ),
         .target(
             name: "SystemdKit",
@@ -63,10 +60,13 @@ let package = Package(
         ),
         // Bytes in and out: line reader, gzip, JSON scanner and writer, RFC 3339, line hash, bundle frames,
         // decompression (zlib, liblzma, libzstd, libbz2), libxml2 readers of repomd.xml and updateinfo.xml,
-        // rpm's version comparison.
+        // rpm's version comparison, OSV records and the zips they come in (ZIPFoundation), CVSS scores.
         .target(
             name: "SumsyncFormats",
-            dependencies: ["SumsyncModel", "CZlib", "CLibXML2", "CCompression"]
+            dependencies: [
+                "SumsyncModel", "CLibXML2", "CCompression",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]
         ),
         // Calendar and `every` schedules; the state machine that decides when a site syncs and retries.
         .target(

@@ -34,7 +34,7 @@ package struct ConfigValidation {
         issues += top.issues
 
         let upstream = readUpstream(upstreamTable)
-        let sync = readSync(syncTable, rpm: upstream.sources.contains { $0.format == .rpm })
+        let sync = readSync(syncTable, advisories: upstream.sources.contains { $0.format.isAdvisory })
         let alerts = readAlerts(alertsTable)
         let sites = readSites(siteTables)
         let hierarchy = readHierarchy(hierarchyTable, sites: sites, siteCount: siteTables.count)
@@ -157,8 +157,8 @@ package struct ConfigValidation {
         return Data(trimmed.utf8)
     }
 
-    /// `rpm`: an rpm source is configured, so its advisory types are classifications to select.
-    mutating func readSync(_ table: TOMLTable?, rpm: Bool) -> SyncSettings {
+    /// `advisories`: an rpm or osv source is configured, so advisory types are classifications to select.
+    mutating func readSync(_ table: TOMLTable?, advisories: Bool) -> SyncSettings {
         var settings = SyncSettings()
         guard let table else { return settings }
         var reader = TOMLReader(table: table, path: "sync", file: file)
@@ -174,11 +174,11 @@ package struct ConfigValidation {
         if let span = reader.positiveTimeSpan("stale-after") { settings.staleAfter = span }
         if let products = reader.strings("products") { settings.products = products }
         if let classifications = reader.strings("classifications") {
-            let known = Classification.all + (rpm ? Classification.rpmTypes : [])
+            let known = Classification.all + (advisories ? Classification.rpmTypes : [])
             for (index, name) in classifications.enumerated() where !known.contains(name) {
                 let hint =
-                    !rpm && Classification.rpmTypes.contains(name)
-                    ? " ('\(name)' needs an rpm [[upstream.source]])" : ""
+                    !advisories && Classification.rpmTypes.contains(name)
+                    ? " ('\(name)' needs an rpm or osv [[upstream.source]])" : ""
                 reader.fail(
                     "classifications[\(index)]",
                     "unknown classification '\(name)'\(hint); known: \(known.joined(separator: ", "))"
@@ -261,6 +261,7 @@ package struct ConfigValidation {
             let url = reader.nonEmptyString("url")
             let product = reader.nonEmptyString("product")
             let gpgKey = reader.nonEmptyString("gpg-key").map(resolve)
+            let ecosystems = reader.strings("ecosystems")
             reader.finish()
             issues += reader.issues
             guard let name else {
@@ -276,17 +277,21 @@ package struct ConfigValidation {
                 continue
             }
             guard let formatText else {
-                fail("upstream.source[\(index)].format", "missing: \"catalog\" or \"rpm\"")
+                fail("upstream.source[\(index)].format", "missing: \"catalog\", \"rpm\" or \"osv\"")
                 continue
             }
             guard let format = SourceFormat(rawValue: formatText) else {
-                fail("upstream.source[\(index)].format", "unknown format '\(formatText)'; known: catalog, rpm")
+                fail("upstream.source[\(index)].format", "unknown format '\(formatText)'; known: catalog, rpm, osv")
                 continue
             }
             guard let url else {
-                fail(
-                    "upstream.source[\(index)].url",
-                    "missing: the \(format == .rpm ? "repository's base" : "catalog's") URL")
+                let what =
+                    switch format {
+                    case .rpm: "the repository's base URL"
+                    case .osv: "the URL of the zip of records (or file:// to a zip or a folder of *.json)"
+                    case .catalog: "the catalog's URL"
+                    }
+                fail("upstream.source[\(index)].url", "missing: \(what)")
                 continue
             }
             guard Self.isUpstreamURL(url) else {
@@ -303,7 +308,28 @@ package struct ConfigValidation {
                     )
                 }
             }
-            sources.append(UpstreamSourceConfig(name: name, format: format, url: url, product: product, gpgKey: gpgKey))
+            if format == .osv, product != nil {
+                fail(
+                    "upstream.source[\(index)].product",
+                    "an osv source's records name their own product (the ecosystem, such as Debian:12); choose them with ecosystems"
+                )
+            }
+            if let ecosystems {
+                if format != .osv {
+                    fail("upstream.source[\(index)].ecosystems", "only osv sources have ecosystems")
+                } else if let bad = ecosystems.first(where: {
+                    $0.trimmingCharacters(in: .whitespaces).isEmpty || $0 != $0.trimmingCharacters(in: .whitespaces)
+                }) {
+                    fail(
+                        "upstream.source[\(index)].ecosystems",
+                        "'\(bad)' is not an ecosystem (such as \"Debian:12\", or a prefix ending in ':' such as \"Ubuntu:\")"
+                    )
+                }
+            }
+            sources.append(
+                UpstreamSourceConfig(
+                    name: name, format: format, url: url, product: product, gpgKey: gpgKey, ecosystems: ecosystems ?? []
+                ))
         }
         return sources
     }

@@ -1,5 +1,4 @@
 import CCompression
-import CZlib
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,4 @@
-import CZlib
+import CCompression
 
 /// Streaming gzip compression with zlib, for export bundles: text goes in a line at a time, compressed
 /// bytes come out in chunks to a sink, so memory stays at zlib's window plus one output buffer.

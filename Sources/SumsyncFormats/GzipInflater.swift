@@ -1,4 +1,4 @@
-import CZlib
+import CCompression
 
 /// Streaming gzip decompression with zlib, for catalogs that arrive compressed.
 ///
@@ -49,7 +49,7 @@ package final class GzipInflater {
         stream.pointee.avail_in = availableIn
         stream.pointee.next_out = output
         stream.pointee.avail_out = availableOut
-        let status = CZlib.inflate(stream, Z_NO_FLUSH)
+        let status = CCompression.inflate(stream, Z_NO_FLUSH)
         let step = Step(
             consumed: Int(availableIn - stream.pointee.avail_in),
             produced: Int(availableOut - stream.pointee.avail_out),

@@ -145,6 +145,11 @@ public enum SourceFormat: String, Sendable, Equatable, CaseIterable {
     case catalog
     /// An RPM repository: `repodata/repomd.xml` and the `updateinfo` it points at (docs/sources.md).
     case rpm
+    /// An OSV feed: a zip of OSV records (`<ECOSYSTEM>/all.zip`), or a folder of them (docs/sources.md).
+    case osv
+
+    /// Advisory formats: sumsync gives their updates ids and counts their revisions itself.
+    public var isAdvisory: Bool { self != .catalog }
 }
 
 /// One `[[upstream.source]]` table (or the one source `[upstream] catalog` stands for).
@@ -154,17 +159,30 @@ public struct UpstreamSourceConfig: Sendable, Equatable {
     public var format: SourceFormat
     /// `url`: the catalog, or the repository's base (`file://`, `http://`, `https://`).
     public var url: String
-    /// `product`: the product its advisories belong to. Default: the name.
+    /// `product`: the product its advisories belong to. Default: the name. An osv source's records name
+    /// their own (the ecosystem); for it this is the `ecosystems` filter as stored and shown (`*` for all).
     public var product: String
     /// `gpg-key`: the key `repodata/repomd.xml.asc` must verify with (resolved path); nil = unsigned is fine.
     public var gpgKey: String?
+    /// `ecosystems` (osv): keep only these ecosystems, each exact or a prefix ending in `:`; empty = all.
+    public var ecosystems: [String]
 
-    public init(name: String, format: SourceFormat, url: String, product: String? = nil, gpgKey: String? = nil) {
+    public init(
+        name: String, format: SourceFormat, url: String, product: String? = nil, gpgKey: String? = nil,
+        ecosystems: [String] = []
+    ) {
         self.name = name
         self.format = format
         self.url = url
-        self.product = product ?? name
+        self.ecosystems = ecosystems
+        self.product = format == .osv ? (ecosystems.isEmpty ? "*" : ecosystems.joined(separator: ",")) : product ?? name
         self.gpgKey = gpgKey
+    }
+
+    /// Whether an osv source keeps `ecosystem`: listed exactly, or under a listed prefix ending in `:`.
+    public func keeps(ecosystem: String) -> Bool {
+        ecosystems.isEmpty
+            || ecosystems.contains { $0 == ecosystem || ($0.hasSuffix(":") && ecosystem.hasPrefix($0)) }
     }
 }
 

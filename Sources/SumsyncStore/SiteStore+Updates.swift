@@ -19,6 +19,8 @@ public struct UpdateListing: Sendable, Codable, Equatable {
     public var supersededBy: String?
     public var expired: Bool
     public var size: Int64?
+    public var url: String?
+    public var description: String?
     /// The upstream source it came from, and its advisory fields (docs/sources.md).
     public var source: String?
     public var advisory: String?
@@ -28,7 +30,7 @@ public struct UpdateListing: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, revision, title, product, classification, languages, kb, bulletin, severity, released, revised,
-            superseded, expired, size, source, advisory, cves, packages
+            superseded, expired, size, url, description, source, advisory, cves, packages
         case supersededBy = "superseded_by"
         case rebootSuggested = "reboot_suggested"
     }
@@ -49,6 +51,8 @@ public struct UpdateListing: Sendable, Codable, Equatable {
         superseded = supersededBy != nil
         expired = row["expired"]
         size = row["size"]
+        url = row["url"]
+        description = row["description"]
         source = row["source"]
         advisory = row["advisory"]
         cves = (row["cves"] as String?).map(CatalogJSONWriter.strings(fromJSON:)) ?? []
@@ -73,6 +77,8 @@ public struct UpdateListing: Sendable, Codable, Equatable {
         try container.encode(supersededBy, forKey: .supersededBy)
         try container.encode(expired, forKey: .expired)
         try container.encode(size, forKey: .size)
+        try container.encode(url, forKey: .url)
+        try container.encode(description, forKey: .description)
         try container.encode(source, forKey: .source)
         try container.encode(advisory, forKey: .advisory)
         try container.encode(cves, forKey: .cves)

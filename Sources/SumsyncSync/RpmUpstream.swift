@@ -229,6 +229,8 @@ final class LineFileWriter {
     private let fd: Int32
     private var buffer: [UInt8] = []
     let path: String
+    /// Bytes written so far, buffered or not.
+    private(set) var written = 0
 
     init(path: String) throws(SyncError) {
         self.path = path
@@ -242,12 +244,21 @@ final class LineFileWriter {
     func write(_ line: String) throws(SyncError) {
         buffer.append(contentsOf: line.utf8)
         buffer.append(0x0A)
+        written += line.utf8.count + 1
         if buffer.count >= 1 << 20 { try flush() }
     }
 
     func write(bytes: UnsafeRawBufferPointer) throws(SyncError) {
         buffer.append(contentsOf: bytes)
         buffer.append(0x0A)
+        written += bytes.count + 1
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// Bytes as they are (lines already ended).
+    func write(raw bytes: [UInt8]) throws(SyncError) {
+        buffer.append(contentsOf: bytes)
+        written += bytes.count
         if buffer.count >= 1 << 20 { try flush() }
     }
 

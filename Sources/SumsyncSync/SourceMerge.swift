@@ -5,10 +5,10 @@ import SumsyncStore
 
 /// Joins the kept copies of every source into the one snapshot a top-level sync applies.
 ///
-/// Catalog sources' records pass as they are. Advisory (rpm) records are merged and completed:
+/// Catalog sources' records pass as they are. Advisory (rpm, osv) records are merged and completed:
 /// - the same advisory of one product in several sources is one update: fields from the first source
 ///   (in config order) that lists it, packages and CVEs the union of all;
-/// - supersedence: within one product, A supersedes B when every package of B (by name and arch)
+/// - supersedence (rpm only: OSV records state what they fix, not what they replace): within one product, A supersedes B when every package of B (by name and arch)
 ///   appears in A at a higher epoch:version-release by rpm's comparison. The relation is transitive, so
 ///   each record lists only its direct successors' predecessors — A lists B when no advisory between them
 ///   (A supersedes C, C supersedes B) is kept — which marks exactly the same updates superseded while
@@ -45,7 +45,10 @@ struct SourceMerge {
         var ids: [String] = []
         var extraPackages: [UInt128: [String]] = [:]
         var extraCVEs: [UInt128: [String]] = [:]
-        for input in inputs where input.source.format == .rpm {
+        // One osv source's records are never merged with another's, so its copy is read only once.
+        let osvSources = inputs.filter { $0.source.format == .osv }.count
+        for input in inputs where input.source.format == .rpm || (input.source.format == .osv && osvSources > 1) {
+            let rpm = input.source.format == .rpm
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
                 guard let id = CatalogApplier.key(record.id) else { return }
                 guard
@@ -61,6 +64,7 @@ struct SourceMerge {
                     ids.append(record.id)
                 }
                 let index = entries[id]!
+                guard rpm else { return }
                 for label in record.packages {
                     guard let (nameArch, evr) = Self.split(label) else { continue }
                     let name = "\(record.product)\u{0}\(nameArch)"
@@ -112,7 +116,7 @@ struct SourceMerge {
         for input in inputs {
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
                 var record = record
-                if input.source.format == .rpm {
+                if input.source.format.isAdvisory {
                     guard let id = CatalogApplier.key(record.id), written.insert(id).inserted else { return }
                     if let more = extraPackages[id] { record.packages = Array(Set(record.packages + more)).sorted() }
                     if let more = extraCVEs[id] {

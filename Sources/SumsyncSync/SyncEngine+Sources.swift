@@ -162,6 +162,9 @@ extension SyncEngine {
             case .rpm:
                 return try await RpmUpstream(config: source, context: context).fetch(
                     state: state, full: full, progress: progress)
+            case .osv:
+                return try await OSVUpstream(config: source, context: context).fetch(
+                    state: state, full: full, progress: progress)
             case .catalog:
                 return try await CatalogSourceCopy(config: source, context: context).fetch(
                     state: state, full: full, progress: progress)
@@ -197,9 +200,13 @@ extension SyncEngine {
 
     /// Removes kept copies and downloads no stored state names.
     private func removeUnnamedCopies(states: [SourceState]) {
-        let keep = Set(states.compactMap { state in state.contentKey.map { copyPath(state.name, key: $0) } })
+        var keep = Set(states.compactMap { state in state.contentKey.map { copyPath(state.name, key: $0) } })
+        keep.formUnion(keep.map { OSVEntryIndex.path(ofCopy: $0) })
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: sourcesDirectory) else { return }
-        for name in names where name.hasSuffix(".ndjson") || name.hasSuffix(".partial") || name.hasSuffix(".download") {
+        for name in names
+        where name.hasSuffix(".ndjson") || name.hasSuffix(".partial") || name.hasSuffix(".download")
+            || name.hasSuffix(".entries")
+        {
             let path = (sourcesDirectory as NSString).appendingPathComponent(name)
             if !keep.contains(path) { unlink(path) }
         }

@@ -263,7 +263,7 @@ struct ConfigLoaderTests {
         ("unknown source key", sources(rpm + "mirror = \"x\"\n"), "upstream.source[1].mirror"),
         (
             "rpm type without rpm source", header + "[sync]\nclassifications = [\"security\"]\n" + cas,
-            "'security' needs an rpm [[upstream.source]]"
+            "'security' needs an rpm or osv [[upstream.source]]"
         ),
         ("tiny size cap", sources("max-metadata-size = \"10 KiB\"\n" + rpm), "is not a size of at least 1 MiB"),
         (
