@@ -38,11 +38,12 @@ deps:
 	  fi; \
 	fi
 
-# The metrics test parses /metrics with the reference Prometheus text-format parser.
-	@python3 -c 'import prometheus_client' 2>/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q --root-user-action=ignore prometheus-client \
-	    || python3 -m pip install -q --root-user-action=ignore --break-system-packages prometheus-client; \
-	  else echo "Run: python3 -m pip install --user prometheus-client"; exit 1; fi; }
+# The metrics test parses /metrics with the reference Prometheus text-format parser; the osv tests
+# score CVSS vectors with the reference implementation (PyPI: cvss).
+	@python3 -c 'import prometheus_client, cvss' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q --root-user-action=ignore prometheus-client cvss \
+	    || python3 -m pip install -q --root-user-action=ignore --break-system-packages prometheus-client cvss; \
+	  else echo "Run: python3 -m pip install --user prometheus-client cvss"; exit 1; fi; }
 
 build: deps
 	$(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS)

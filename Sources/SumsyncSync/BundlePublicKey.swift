@@ -30,7 +30,7 @@ public struct BundlePublicKey: Sendable {
     public var keyID: String { Self.keyID(raw) }
 
     static func keyID(_ raw: Data) -> String {
-        SHA256.hash(data: raw).prefix(8).map { String(format: "%02x", $0) }.joined()
+        Hex.string(SHA256.hash(data: raw).prefix(8))
     }
 
     /// Whether `signature` is this key's signature of `message`.

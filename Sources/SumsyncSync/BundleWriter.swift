@@ -67,7 +67,7 @@ package final class BundleWriter {
         deflater = nil
         var manifest = manifest
         manifest.payloadSize = payloadSize
-        manifest.payloadSHA256 = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        manifest.payloadSHA256 = Hex.string(hasher.finalize())
         manifest.keyID = key.keyID
         let manifestBytes = try manifest.encoded()
         let header = BundleHeader.text(manifest: manifestBytes, signature: try key.sign(manifestBytes))
@@ -164,6 +164,6 @@ package enum BundlePayload {
             size += count
             try progress(size)
         }
-        return (size, hasher.finalize().map { String(format: "%02x", $0) }.joined())
+        return (size, Hex.string(hasher.finalize()))
     }
 }

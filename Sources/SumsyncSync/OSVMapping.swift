@@ -21,8 +21,9 @@ package enum OSVMapping {
             if !ecosystems.contains(item.ecosystem) { ecosystems.append(item.ecosystem) }
         }
         guard !ecosystems.isEmpty else { return [] }
-        let firstLine = record.details.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).first }
-            .map { String($0).trimmed }
+        let firstLine = record.details.map { details in
+            String(Substring(details.utf8.prefix { $0 != 0x0A })).trimmed
+        }
         let title =
             record.summary.map(\.trimmed).flatMap { $0.isEmpty ? nil : $0 }
             ?? firstLine.flatMap { $0.isEmpty ? nil : $0 } ?? record.id

@@ -4,6 +4,7 @@ import Foundation
 import SumsyncFormats
 import SumsyncModel
 import SumsyncStore
+import Synchronization
 
 /// An OSV feed as an upstream source: a zip of OSV records (`<ECOSYSTEM>/all.zip`, one `<ID>.json` each)
 /// over HTTP(S) or `file://`, or a folder of `*.json` records.
@@ -136,6 +137,10 @@ struct OSVEntryIndex {
 }
 
 /// Reads a zip or folder of OSV records into a new kept copy and its entry index.
+///
+/// On a machine with more than one core, two workers share the entries (by position, even and odd), each
+/// with its own reader of the zip and its own part of the copy; the parts are joined at the end. The
+/// content key is of both workers' (name, fingerprint) lists, so the same feed gives the same key.
 struct OSVConverter: Sendable {
     let config: UpstreamSourceConfig
     let context: SourceFetchContext
@@ -150,8 +155,146 @@ struct OSVConverter: Sendable {
         var skipped: Int
     }
 
+    /// What one worker made: its part of the copy and of the index, and its counts.
+    struct Part: Sendable {
+        var path: String
+        var digest: [UInt8]
+        var entries = 0
+        var read = 0
+        var copied = 0
+        var records = 0
+        var skipped = 0
+        var decompressed: Int64 = 0
+    }
+
+    /// What the workers share: the entry count for progress, and a stop when one fails.
+    final class Shared: Sendable {
+        let entries = Atomic<Int>(0)
+        let failed = Atomic<Bool>(false)
+        let warnings = Atomic<Int>(0)
+        let decompressed = Atomic<Int64>(0)
+    }
+
     func convert(_ input: OSVInput, progress: SyncProgress) throws(SyncError) -> Result {
-        let partial = (context.directory as NSString).appendingPathComponent("\(config.name).osv.partial")
+        let old = previous.flatMap { path in OSVEntryIndex.load(copy: path).map { (path, $0) } }
+        let files: [String]
+        if case .folder(let root) = input { files = Self.jsonFiles(under: root) } else { files = [] }
+        let count = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
+        let shared = Shared()
+        let results = Mutex<[Swift.Result<Part, SyncError>?]>(Array(repeating: nil, count: count))
+        let done = DispatchGroup()
+        for part in 1..<count {
+            done.enter()
+            let thread = Thread {
+                let outcome = Swift.Result { () throws(SyncError) in
+                    try work(
+                        part: part, of: count, input: input, files: files, old: old, shared: shared, progress: progress)
+                }
+                if case .failure = outcome { shared.failed.store(true, ordering: .relaxed) }
+                results.withLock { $0[part] = outcome }
+                done.leave()
+            }
+            thread.name = "sumsync-osv"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        let first = Swift.Result { () throws(SyncError) in
+            try work(part: 0, of: count, input: input, files: files, old: old, shared: shared, progress: progress)
+        }
+        if case .failure = first { shared.failed.store(true, ordering: .relaxed) }
+        results.withLock { $0[0] = first }
+        done.wait()
+        let outcomes = results.withLock { $0.compactMap { $0 } }
+        var parts: [Part] = []
+        var failure: SyncError?
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let part): parts.append(part)
+            // The first real error, not a worker's stop because another failed.
+            case .failure(let error) where failure == nil || failure?.message == Self.stopped.message: failure = error
+            case .failure: break
+            }
+        }
+        guard let failure else { return try join(parts) }
+        for part in parts {
+            unlink(part.path)
+            unlink(OSVEntryIndex.path(ofCopy: part.path))
+        }
+        throw failure
+    }
+
+    private static let stopped = SyncError("stopped: another worker failed")
+
+    /// The parts in order as one copy and one index (later parts' offsets moved on).
+    private func join(_ parts: [Part]) throws(SyncError) -> Result {
+        let path = parts[0].path
+        let index = OSVEntryIndex.path(ofCopy: path)
+        var hasher = SHA256()
+        hasher.update(data: Array("osv\n\(config.product)\n".utf8))
+        var total = Part(path: path, digest: [])
+        do {
+            let copy = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            let indexFile = try FileHandle(forWritingTo: URL(fileURLWithPath: index))
+            defer {
+                try? copy.close()
+                try? indexFile.close()
+            }
+            var offset = Int(try copy.seekToEnd())
+            _ = try indexFile.seekToEnd()
+            for part in parts.dropFirst() {
+                // In pieces: a part is as large as the feed's records.
+                let source = try FileHandle(forReadingFrom: URL(fileURLWithPath: part.path))
+                defer { try? source.close() }
+                var size = 0
+                while let piece = try source.read(upToCount: 4 << 20), !piece.isEmpty {
+                    try copy.write(contentsOf: piece)
+                    size += piece.count
+                }
+                var shifted: [UInt8] = []
+                let lines = try Data(contentsOf: URL(fileURLWithPath: OSVEntryIndex.path(ofCopy: part.path)))
+                for line in lines.split(separator: 0x0A) {
+                    let fields = line.split(separator: 0x09, maxSplits: 2, omittingEmptySubsequences: false)
+                    guard fields.count == 3, let start = Int(String(decoding: fields[1], as: UTF8.self)) else {
+                        continue
+                    }
+                    shifted.append(contentsOf: fields[0])
+                    shifted.append(0x09)
+                    shifted.append(contentsOf: "\(start + offset)".utf8)
+                    shifted.append(0x09)
+                    shifted.append(contentsOf: fields[2])
+                    shifted.append(0x0A)
+                }
+                try indexFile.write(contentsOf: Data(shifted))
+                offset += size
+                unlink(part.path)
+                unlink(OSVEntryIndex.path(ofCopy: part.path))
+            }
+            try copy.synchronize()
+            try indexFile.synchronize()
+        } catch {
+            throw SyncError("cannot write \(path): \(error)")
+        }
+        for part in parts {
+            hasher.update(data: part.digest)
+            total.entries += part.entries
+            total.read += part.read
+            total.copied += part.copied
+            total.records += part.records
+            total.skipped += part.skipped
+        }
+        let key = "osv:" + Hex.string(hasher.finalize())
+        context.logger.info(
+            "Source \(config.name): \(total.entries) records in the feed, \(total.read) read, \(total.copied) unchanged since the last sync; \(total.records) updates",
+            metadata: ["source.name": "\(config.name)"])
+        return Result(path: path, key: key, records: total.records, skipped: total.skipped)
+    }
+
+    /// Worker `part` of `count`: the entries at positions ≡ part (mod count).
+    private func work(
+        part number: Int, of count: Int, input: OSVInput, files: [String], old: (String, OSVEntryIndex)?,
+        shared: Shared, progress: SyncProgress
+    ) throws(SyncError) -> Part {
+        let partial = (context.directory as NSString).appendingPathComponent("\(config.name).osv\(number).partial")
         let indexPartial = OSVEntryIndex.path(ofCopy: partial)
         var done = false
         defer {
@@ -162,48 +305,47 @@ struct OSVConverter: Sendable {
         }
         let output = try LineFileWriter(path: partial)
         let indexOutput = try LineFileWriter(path: indexPartial)
-        let old = previous.flatMap { path in OSVEntryIndex.load(copy: path).map { (path, $0) } }
-        let oldFile = old.flatMap { FileHandle(forReadingAtPath: $0.0) }
-        defer { try? oldFile?.close() }
+        let oldFile: Int32? = old.flatMap { (path, _) in
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            return fd >= 0 ? fd : nil
+        }
+        defer { if let oldFile { Glibc.close(oldFile) } }
         var hasher = SHA256()
-        hasher.update(data: Array("osv\n\(config.product)\n".utf8))
-        var state = ConversionState()
+        var state = Part(path: partial, digest: [])
         let feedURL = config.url
 
         /// One entry: its records copied from the last copy when its fingerprint is the same, else read.
         func take(name: String, fingerprint: String, read: () throws(SyncError) -> [UInt8]) throws(SyncError) {
             guard name.hasSuffix(".json") else { return }
             let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-            guard !name.hasPrefix("/"), !parts.contains(".."), !name.contains("\\") else {
+            guard !name.hasPrefix("/"), !parts.contains(".."), !name.utf8.contains(0x5C) else {
                 throw SyncError(
                     "\(feedURL): entry \(name) names a path outside the archive; the zip is refused and nothing of this source was applied"
                 )
             }
             hasher.update(data: Array("\(name)\u{0}\(fingerprint)\n".utf8))
             state.entries += 1
-            if state.entries & 1023 == 0 {
+            let seen = shared.entries.add(1, ordering: .relaxed).newValue
+            if seen & 1023 == 0 {
                 if progress.isStopRequested { throw SyncError.cancelled }
-                progress.advance(to: state.entries)
+                if shared.failed.load(ordering: .relaxed) { throw Self.stopped }
+                progress.advance(to: seen)
             }
             let start = output.written
             let startRecords = state.records
             if let (_, index) = old, let oldFile, let span = index.spans[name], span.fingerprint == fingerprint {
-                do {
-                    try oldFile.seek(toOffset: UInt64(span.offset))
-                    let bytes = try oldFile.read(upToCount: span.length) ?? Data()
-                    guard bytes.count == span.length else { throw SyncError("the kept copy is shorter than its index") }
-                    try output.write(raw: [UInt8](bytes))
+                do throws(SyncError) {
+                    try output.copy(from: oldFile, offset: span.offset, length: span.length)
                 } catch {
-                    throw SyncError(
-                        "cannot read the kept copy \(previous ?? ""): \(error); run `sumsyncctl sync --full`")
+                    throw SyncError("cannot read the kept copy \(old?.0 ?? ""): \(error); run `sumsyncctl sync --full`")
                 }
                 state.records += span.lines
                 state.copied += 1
             } else {
                 state.read += 1
                 let bytes = try read()
-                state.decompressed += Int64(bytes.count)
-                guard state.decompressed <= context.maxMetadataSize else {
+                let total = shared.decompressed.add(Int64(bytes.count), ordering: .relaxed).newValue
+                guard total <= context.maxMetadataSize else {
                     throw SyncError(
                         "\(feedURL) decompresses to more than [upstream] max-metadata-size (\(context.maxMetadataSize) bytes); nothing of this source was applied"
                     )
@@ -218,7 +360,7 @@ struct OSVConverter: Sendable {
                         )
                     }
                     state.skipped += 1
-                    if state.skipped <= 20 {
+                    if shared.warnings.add(1, ordering: .relaxed).newValue <= 20 {
                         context.logger.warning(
                             "Source \(config.name): skipped an invalid record: entry \(name) \(error)",
                             metadata: ["source.name": "\(config.name)"])
@@ -227,12 +369,12 @@ struct OSVConverter: Sendable {
                     return
                 }
                 for update in OSVMapping.records(record, source: config.name, keeps: config.keeps(ecosystem:)) {
-                    try output.write(update.jsonLine())
+                    try output.write(SourceMerge.lineWithDigest(update))
                     state.records += 1
                 }
             }
             let length = output.written - start
-            if !name.contains("\t") && !name.contains("\n") {
+            if !name.utf8.contains(0x09) && !name.utf8.contains(0x0A) {
                 try indexOutput.write("\(fingerprint)\t\(start)\t\(length)\t\(state.records - startRecords)\t\(name)")
             }
         }
@@ -241,9 +383,9 @@ struct OSVConverter: Sendable {
         case .zip(let path):
             do {
                 let zip = try ZipRecords(path: path)
-                try zip.forEachEntry { info, read in
+                try zip.forEachEntry(where: { $0 % count == number }) { info, read in
                     guard info.isFile else { return }
-                    try take(name: info.name, fingerprint: String(format: "%08x", info.crc32)) { () throws(SyncError) in
+                    try take(name: info.name, fingerprint: Hex.string(info.crc32)) { () throws(SyncError) in
                         do {
                             return try read(OSVUpstream.maxRecordSize)
                         } catch {
@@ -257,7 +399,7 @@ struct OSVConverter: Sendable {
                 throw SyncError("\(feedURL): \(error); nothing of this source was applied")
             }
         case .folder(let root):
-            for name in Self.jsonFiles(under: root) {
+            for (position, name) in files.enumerated() where position % count == number {
                 let file = (root as NSString).appendingPathComponent(name)
                 var status = stat()
                 guard stat(file, &status) == 0 else {
@@ -280,21 +422,8 @@ struct OSVConverter: Sendable {
         try output.close()
         try indexOutput.close()
         done = true
-        let key = "osv:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
-        context.logger.info(
-            "Source \(config.name): \(state.entries) records in the feed, \(state.read) read, \(state.copied) unchanged since the last sync; \(state.records) updates",
-            metadata: ["source.name": "\(config.name)"])
-        return Result(path: partial, key: key, records: state.records, skipped: state.skipped)
-    }
-
-    private struct ConversionState {
-        var entries = 0
-        var records = 0
-        var skipped = 0
-        var decompressed: Int64 = 0
-        /// Entries read and parsed; entries whose records were copied from the last kept copy.
-        var read = 0
-        var copied = 0
+        state.digest = Array(hasher.finalize())
+        return state
     }
 
     /// The `*.json` files under `root`, relative, in name order.

@@ -224,60 +224,6 @@ package struct RpmUpstream: Sendable {
     }
 }
 
-/// Writes lines to a new file through a buffer.
-final class LineFileWriter {
-    private let fd: Int32
-    private var buffer: [UInt8] = []
-    let path: String
-    /// Bytes written so far, buffered or not.
-    private(set) var written = 0
-
-    init(path: String) throws(SyncError) {
-        self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-        buffer.reserveCapacity(1 << 20)
-    }
-
-    deinit { if fd >= 0 { Glibc.close(fd) } }
-
-    func write(_ line: String) throws(SyncError) {
-        buffer.append(contentsOf: line.utf8)
-        buffer.append(0x0A)
-        written += line.utf8.count + 1
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func write(bytes: UnsafeRawBufferPointer) throws(SyncError) {
-        buffer.append(contentsOf: bytes)
-        buffer.append(0x0A)
-        written += bytes.count + 1
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    /// Bytes as they are (lines already ended).
-    func write(raw bytes: [UInt8]) throws(SyncError) {
-        buffer.append(contentsOf: bytes)
-        written += bytes.count
-        if buffer.count >= 1 << 20 { try flush() }
-    }
-
-    func flush() throws(SyncError) {
-        var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            guard written >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-            offset += written
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    func close() throws(SyncError) {
-        try flush()
-        guard fsync(fd) == 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    }
-}
-
 /// The hex digest of a file, by the algorithm names repomd uses.
 enum FileDigest {
     static func hex(of path: String, algorithm: String) throws -> String {
@@ -303,6 +249,6 @@ enum FileDigest {
             if count == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.string(hasher.finalize())
     }
 }

@@ -114,6 +114,23 @@ struct SourceMerge {
         var written: Set<UInt128> = []
         var lines = 0
         for input in inputs {
+            // A lone osv source's lines come from the converter final but for the revision (no merging, no
+            // supersedence): they pass as bytes, with the revision set from the ledger.
+            if input.source.format == .osv && osvSources == 1 {
+                try Self.forEachLine(input.path) { bytes throws(SyncError) in
+                    guard let line = OSVLine(bytes), let id = CatalogApplier.key(line.id) else {
+                        throw SyncError("the kept copy \(input.path) is damaged; run `sumsyncctl sync --full`")
+                    }
+                    guard written.insert(id).inserted else { return }
+                    var revision = 1
+                    if let stored = ledger[line.id] {
+                        revision = stored.digest == line.digest ? stored.revision : stored.revision + 1
+                    }
+                    try line.write(to: writer, revision: revision)
+                    lines += 1
+                }
+                continue
+            }
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
                 var record = record
                 if input.source.format.isAdvisory {
@@ -219,6 +236,32 @@ struct SourceMerge {
         return ("\(name).\(arch)", evr)
     }
 
+    /// A record's line with its digest, revision 1: what the merge writes for it when nothing else changes
+    /// it (the converter of an osv source writes its lines so).
+    static func lineWithDigest(_ record: CatalogRecord) -> String {
+        var plain = record
+        plain.revision = 1
+        plain.digest = nil
+        let line = plain.jsonLine()
+        var bytes = Array(line.utf8)
+        bytes.removeLast()
+        bytes.append(contentsOf: ",\"digest\":\(digest(line))}".utf8)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Each line of a kept copy, as bytes.
+    static func forEachLine(_ path: String, _ body: (UnsafeRawBufferPointer) throws(SyncError) -> Void)
+        throws(SyncError)
+    {
+        do {
+            try CatalogLineReader(path: path).forEachLine { _, bytes in try body(bytes) }
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError("the kept copy \(path) is damaged (\(error)); run `sumsyncctl sync --full`")
+        }
+    }
+
     /// The 64-bit hash of a record's canonical line, as a signed integer for SQLite.
     static func digest(_ line: String) -> Int64 {
         var copy = line
@@ -237,5 +280,42 @@ struct SourceMerge {
         } catch {
             throw SyncError("the kept copy \(path) is damaged (\(error)); run `sumsyncctl sync --full`")
         }
+    }
+}
+
+/// A line ``SourceMerge/lineWithDigest(_:)`` wrote: `{"id":"<36>","revision":1,…,"digest":D}`, read in
+/// place (the id, the digest) and written again with another revision without a parse.
+struct OSVLine {
+    let bytes: UnsafeRawBufferPointer
+    let id: String
+    let digest: Int64
+
+    private static let head = Array(#"{"id":""#.utf8)
+    private static let revision = Array(#"","revision":1,"#.utf8)
+    private static let tail = Array(#","digest":"#.utf8)
+
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard n > 7 + 36 + 15 + 12, bytes.starts(with: Self.head),
+            bytes[43..<58].elementsEqual(Self.revision), bytes[n - 1] == UInt8(ascii: "}")
+        else { return nil }
+        // The digest: the digits before the closing brace, after `,"digest":`.
+        var start = n - 2
+        while start > 58, bytes[start] != UInt8(ascii: ":") { start -= 1 }
+        guard start > 58, bytes[(start - 9)...start].elementsEqual(Self.tail),
+            let digest = Int64(String(decoding: bytes[(start + 1)..<(n - 1)], as: UTF8.self))
+        else { return nil }
+        self.bytes = bytes
+        self.id = String(decoding: bytes[7..<43], as: UTF8.self)
+        self.digest = digest
+    }
+
+    func write(to writer: LineFileWriter, revision: Int) throws(SyncError) {
+        guard revision != 1 else { return try writer.write(bytes: bytes) }
+        var line = Array(bytes[0..<56])
+        line += Array("\(revision)".utf8)
+        line += bytes[57...]
+        line.append(0x0A)
+        try writer.write(raw: line)
     }
 }
