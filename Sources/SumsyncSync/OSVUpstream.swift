@@ -383,7 +383,8 @@ struct OSVConverter: Sendable {
         case .zip(let path):
             do {
                 let zip = try ZipRecords(path: path)
-                try zip.forEachEntry(where: { $0 % count == number }) { info, read in
+                let mine = { (position: Int) in position % count == number }
+                try zip.forEachEntry(where: mine) { info, read in
                     guard info.isFile else { return }
                     try take(name: info.name, fingerprint: Hex.string(info.crc32)) { () throws(SyncError) in
                         do {
