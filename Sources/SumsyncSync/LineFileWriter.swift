@@ -13,10 +13,17 @@ final class LineFileWriter {
     /// Bytes written so far, buffered or not.
     private(set) var written = 0
 
-    init(path: String) throws(SyncError) {
+    /// A new file at `path`, or with `append` the end of the one there (`written` starts at its size).
+    init(path: String, append: Bool = false) throws(SyncError) {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        // Not O_APPEND: sendfile(2) refuses to write to such a file.
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? 0 : O_TRUNC), 0o600)
         guard fd >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        if append {
+            let end = lseek(fd, 0, SEEK_END)
+            guard end >= 0 else { throw SyncError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            written = Int(end)
+        }
         buffer.reserveCapacity(1 << 20)
     }
 

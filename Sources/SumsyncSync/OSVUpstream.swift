@@ -233,23 +233,20 @@ struct OSVConverter: Sendable {
         hasher.update(data: Array("osv\n\(config.product)\n".utf8))
         var total = Part(path: path, digest: [])
         do {
-            let copy = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            let copy = try LineFileWriter(path: path, append: true)
             let indexFile = try FileHandle(forWritingTo: URL(fileURLWithPath: index))
-            defer {
-                try? copy.close()
-                try? indexFile.close()
-            }
-            var offset = Int(try copy.seekToEnd())
+            defer { try? indexFile.close() }
+            var offset = copy.written
             _ = try indexFile.seekToEnd()
             for part in parts.dropFirst() {
-                // In pieces: a part is as large as the feed's records.
-                let source = try FileHandle(forReadingFrom: URL(fileURLWithPath: part.path))
-                defer { try? source.close() }
-                var size = 0
-                while let piece = try source.read(upToCount: 4 << 20), !piece.isEmpty {
-                    try copy.write(contentsOf: piece)
-                    size += piece.count
-                }
+                // By the kernel: a part is as large as the feed's records.
+                let source = open(part.path, O_RDONLY | O_CLOEXEC)
+                var status = stat()
+                guard source >= 0, fstat(source, &status) == 0 else { throw SyncError("cannot read \(part.path)") }
+                defer { Glibc.close(source) }
+                let size = Int(status.st_size)
+                try copy.copy(from: source, offset: 0, length: size)
+                try copy.flush()
                 var shifted: [UInt8] = []
                 let lines = try Data(contentsOf: URL(fileURLWithPath: OSVEntryIndex.path(ofCopy: part.path)))
                 for line in lines.split(separator: 0x0A) {
@@ -269,7 +266,7 @@ struct OSVConverter: Sendable {
                 unlink(part.path)
                 unlink(OSVEntryIndex.path(ofCopy: part.path))
             }
-            try copy.synchronize()
+            try copy.close()
             try indexFile.synchronize()
         } catch {
             throw SyncError("cannot write \(path): \(error)")
@@ -313,6 +310,7 @@ struct OSVConverter: Sendable {
         var hasher = SHA256()
         var state = Part(path: partial, digest: [])
         let feedURL = config.url
+        let ledger = try context.ledger.entries()
 
         /// One entry: its records copied from the last copy when its fingerprint is the same, else read.
         func take(name: String, fingerprint: String, read: () throws(SyncError) -> [UInt8]) throws(SyncError) {
@@ -369,7 +367,7 @@ struct OSVConverter: Sendable {
                     return
                 }
                 for update in OSVMapping.records(record, source: config.name, keeps: config.keeps(ecosystem:)) {
-                    try output.write(SourceMerge.lineWithDigest(update))
+                    try output.write(SourceMerge.finalLine(update, ledger: ledger))
                     state.records += 1
                 }
             }

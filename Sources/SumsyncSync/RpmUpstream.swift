@@ -6,6 +6,7 @@ import NIOCore
 import SumsyncFormats
 import SumsyncModel
 import SumsyncStore
+import Synchronization
 
 /// What one source's fetch found.
 package struct SourceFetch: Sendable {
@@ -33,6 +34,31 @@ package struct SourceFetchContext: Sendable {
     package var maxMetadataSize: Int64
     package var skipInvalid: Bool
     package var logger: Logger
+    /// The stored revision and digest of each advisory update, read from the site database when first
+    /// asked for (an unchanged source never needs it).
+    package var ledger: AdvisoryLedger
+}
+
+/// The site database's advisory ledger (``SiteStore/advisoryLedger()``), read once per sync, when needed.
+package final class AdvisoryLedger: Sendable {
+    package typealias Entries = [String: (revision: Int, digest: Int64)]
+    private let read: @Sendable () throws -> Entries
+    private let cache = Mutex<Entries?>(nil)
+
+    package init(_ read: @escaping @Sendable () throws -> Entries) { self.read = read }
+
+    package func entries() throws(SyncError) -> Entries {
+        do {
+            return try cache.withLock { cached in
+                if let cached { return cached }
+                let entries = try read()
+                cached = entries
+                return entries
+            }
+        } catch {
+            throw SyncError("cannot read the site database: \(error)")
+        }
+    }
 }
 
 /// The kept copy of a source's records: `sources/NAME@KEY.ndjson`, KEY the end of its content key.

@@ -114,21 +114,17 @@ struct SourceMerge {
         var written: Set<UInt128> = []
         var lines = 0
         for input in inputs {
-            // A lone osv source's lines come from the converter final but for the revision (no merging, no
-            // supersedence): they pass as bytes, with the revision set from the ledger.
+            // A lone osv source's lines are final as the converter wrote them (revisions and digests set, no
+            // merging, no supersedence): copied as they are.
             if input.source.format == .osv && osvSources == 1 {
-                try Self.forEachLine(input.path) { bytes throws(SyncError) in
-                    guard let line = OSVLine(bytes), let id = CatalogApplier.key(line.id) else {
-                        throw SyncError("the kept copy \(input.path) is damaged; run `sumsyncctl sync --full`")
-                    }
-                    guard written.insert(id).inserted else { return }
-                    var revision = 1
-                    if let stored = ledger[line.id] {
-                        revision = stored.digest == line.digest ? stored.revision : stored.revision + 1
-                    }
-                    try line.write(to: writer, revision: revision)
-                    lines += 1
-                }
+                let source = open(input.path, O_RDONLY | O_CLOEXEC)
+                guard source >= 0 else { throw SyncError("cannot read the kept copy \(input.path)") }
+                defer { close(source) }
+                var status = stat()
+                guard fstat(source, &status) == 0 else { throw SyncError("cannot read the kept copy \(input.path)") }
+                try writer.copy(from: source, offset: 0, length: Int(status.st_size))
+                try writer.flush()
+                lines += CatalogLineReader.countLines(input.path) ?? 0
                 continue
             }
             try Self.forEachRecord(input.path) { (record: CatalogRecord) throws(SyncError) in
@@ -236,17 +232,19 @@ struct SourceMerge {
         return ("\(name).\(arch)", evr)
     }
 
-    /// A record's line with its digest, revision 1: what the merge writes for it when nothing else changes
-    /// it (the converter of an osv source writes its lines so).
-    static func lineWithDigest(_ record: CatalogRecord) -> String {
+    /// A record's final line: its digest (of the line at revision 1 without one), and the revision the
+    /// ledger gives it (1 when new, the stored one while the digest stays, one more when it changes). What
+    /// the merge writes for an advisory nothing else changes, and what an osv source's converter writes.
+    static func finalLine(_ record: CatalogRecord, ledger: [String: (revision: Int, digest: Int64)]) -> String {
         var plain = record
         plain.revision = 1
         plain.digest = nil
-        let line = plain.jsonLine()
-        var bytes = Array(line.utf8)
-        bytes.removeLast()
-        bytes.append(contentsOf: ",\"digest\":\(digest(line))}".utf8)
-        return String(decoding: bytes, as: UTF8.self)
+        let digest = digest(plain.jsonLine())
+        plain.digest = digest
+        if let stored = ledger[record.id] {
+            plain.revision = stored.digest == digest ? stored.revision : stored.revision + 1
+        }
+        return plain.jsonLine()
     }
 
     /// Each line of a kept copy, as bytes.
@@ -280,42 +278,5 @@ struct SourceMerge {
         } catch {
             throw SyncError("the kept copy \(path) is damaged (\(error)); run `sumsyncctl sync --full`")
         }
-    }
-}
-
-/// A line ``SourceMerge/lineWithDigest(_:)`` wrote: `{"id":"<36>","revision":1,…,"digest":D}`, read in
-/// place (the id, the digest) and written again with another revision without a parse.
-struct OSVLine {
-    let bytes: UnsafeRawBufferPointer
-    let id: String
-    let digest: Int64
-
-    private static let head = Array(#"{"id":""#.utf8)
-    private static let revision = Array(#"","revision":1,"#.utf8)
-    private static let tail = Array(#","digest":"#.utf8)
-
-    init?(_ bytes: UnsafeRawBufferPointer) {
-        let n = bytes.count
-        guard n > 7 + 36 + 15 + 12, bytes.starts(with: Self.head),
-            bytes[43..<58].elementsEqual(Self.revision), bytes[n - 1] == UInt8(ascii: "}")
-        else { return nil }
-        // The digest: the digits before the closing brace, after `,"digest":`.
-        var start = n - 2
-        while start > 58, bytes[start] != UInt8(ascii: ":") { start -= 1 }
-        guard start > 58, bytes[(start - 9)...start].elementsEqual(Self.tail),
-            let digest = Int64(String(decoding: bytes[(start + 1)..<(n - 1)], as: UTF8.self))
-        else { return nil }
-        self.bytes = bytes
-        self.id = String(decoding: bytes[7..<43], as: UTF8.self)
-        self.digest = digest
-    }
-
-    func write(to writer: LineFileWriter, revision: Int) throws(SyncError) {
-        guard revision != 1 else { return try writer.write(bytes: bytes) }
-        var line = Array(bytes[0..<56])
-        line += Array("\(revision)".utf8)
-        line += bytes[57...]
-        line.append(0x0A)
-        try writer.write(raw: line)
     }
 }

@@ -29,9 +29,12 @@ extension SyncEngine {
         }
         let filterChanged = state.filterFingerprint != nil && state.filterFingerprint != filter.fingerprint
         let full = requested || filterChanged
+        let store = self.store
+        let ledger = AdvisoryLedger { try store.advisoryLedger() }
         let context = SourceFetchContext(
             httpClient: httpClient, directory: sourcesDirectory, idleTimeout: config.upstream.timeout.duration,
-            maxMetadataSize: config.upstream.maxMetadataSize, skipInvalid: config.upstream.skipInvalid, logger: logger)
+            maxMetadataSize: config.upstream.maxMetadataSize, skipInvalid: config.upstream.skipInvalid, logger: logger,
+            ledger: ledger)
         let checked = RFC3339.format(now())
         var states: [SourceState] = []
         var inputs: [SourceMerge.Input] = []
@@ -111,18 +114,18 @@ extension SyncEngine {
             }
             return Outcome(result: .noOp, catalogVersion: state.version)
         }
-        let combined = (sourcesDirectory as NSString).appendingPathComponent("snapshot.ndjson")
-        defer { unlink(combined) }
-        let ledger: [String: (revision: Int, digest: Int64)]
-        do {
-            ledger = try store.advisoryLedger()
-        } catch {
-            throw SyncError("cannot read the site database: \(error)")
-        }
+        var combined = (sourcesDirectory as NSString).appendingPathComponent("snapshot.ndjson")
+        defer { unlink((sourcesDirectory as NSString).appendingPathComponent("snapshot.ndjson")) }
         progress.enter(.applying)
-        let merge = SourceMerge(ledger: ledger, filter: filter)
-        let mergeInputs = inputs
-        _ = try await Offload.run { () throws(SyncError) in try merge.merge(mergeInputs, to: combined) }
+        if inputs.count == 1 && inputs[0].source.format == .osv {
+            // An osv source alone: its kept copy is the snapshot (the converter set revisions and digests).
+            combined = inputs[0].path
+        } else {
+            let merge = SourceMerge(ledger: try ledger.entries(), filter: filter)
+            let mergeInputs = inputs
+            let path = combined
+            _ = try await Offload.run { () throws(SyncError) in try merge.merge(mergeInputs, to: path) }
+        }
         var outcome: Outcome
         do {
             outcome = try await store.applyCatalog(
