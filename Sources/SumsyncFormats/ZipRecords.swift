@@ -55,9 +55,12 @@ package final class ZipRecords {
             seen += 1
             // Only the entries asked for cost their name and type.
             guard wanted(Int(seen - 1)) else { continue }
+            // A name ending in `/` is a directory, as the zip specification says (§4.4.17): ZIPFoundation's
+            // `type` decodes the name a second time to tell the same.
+            let name = entry.path
             let info = ZipEntryInfo(
-                name: entry.path, crc32: entry.checksum, compressedSize: entry.compressedSize,
-                uncompressedSize: entry.uncompressedSize, isFile: entry.type == .file)
+                name: name, crc32: entry.checksum, compressedSize: entry.compressedSize,
+                uncompressedSize: entry.uncompressedSize, isFile: !name.hasSuffix("/"))
             try body(info) { (limit: Int) throws(ZipReadError) in try self.contents(of: entry, info: info, limit: limit)
             }
         }

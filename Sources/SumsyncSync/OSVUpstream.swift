@@ -123,23 +123,49 @@ struct OSVEntryIndex {
     static func load(copy: String) -> OSVEntryIndex? {
         guard let data = FileManager.default.contents(atPath: path(ofCopy: copy)) else { return nil }
         var index = OSVEntryIndex()
-        for line in data.split(separator: 0x0A) {
-            let fields = line.split(separator: 0x09, maxSplits: 4, omittingEmptySubsequences: false)
-            guard fields.count == 5, let offset = Int(String(decoding: fields[1], as: UTF8.self)),
-                let length = Int(String(decoding: fields[2], as: UTF8.self)),
-                let lines = Int(String(decoding: fields[3], as: UTF8.self))
-            else { return nil }
-            index.spans[String(decoding: fields[4], as: UTF8.self)] = Span(
-                fingerprint: String(decoding: fields[0], as: UTF8.self), offset: offset, length: length, lines: lines)
+        let ok = data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Bool in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var i = 0
+            /// The field up to the next tab (or the line's end for the last), as its byte range.
+            func field(last: Bool) -> Range<Int>? {
+                let start = i
+                while i < bytes.count, bytes[i] != 0x0A, last || bytes[i] != 0x09 { i += 1 }
+                if !last { guard i < bytes.count, bytes[i] == 0x09 else { return nil } }
+                let range = start..<i
+                i += 1
+                return range
+            }
+            func number(_ range: Range<Int>) -> Int? {
+                guard !range.isEmpty, range.count < 19 else { return nil }
+                var value = 0
+                for k in range {
+                    let digit = bytes[k] &- 0x30
+                    guard digit < 10 else { return nil }
+                    value = value * 10 + Int(digit)
+                }
+                return value
+            }
+            index.spans.reserveCapacity(data.count / 48)
+            while i < bytes.count {
+                guard let print = field(last: false), let offset = field(last: false).flatMap(number),
+                    let length = field(last: false).flatMap(number), let lines = field(last: false).flatMap(number),
+                    let name = field(last: true)
+                else { return false }
+                index.spans[String(decoding: UnsafeBufferPointer(rebasing: bytes[name]), as: UTF8.self)] = Span(
+                    fingerprint: String(decoding: UnsafeBufferPointer(rebasing: bytes[print]), as: UTF8.self),
+                    offset: offset, length: length, lines: lines)
+            }
+            return true
         }
-        return index
+        return ok ? index : nil
     }
 }
 
 /// Reads a zip or folder of OSV records into a new kept copy and its entry index.
 ///
-/// On a machine with more than one core, two workers share the entries (by position, even and odd), each
-/// with its own reader of the zip and its own part of the copy; the parts are joined at the end. The
+/// Read afresh (no last copy to copy from) on a machine with more than one core, two workers share the
+/// entries (by position, even and odd), each with its own reader of the zip and its own part of the copy;
+/// the parts are joined at the end. The
 /// content key is of both workers' (name, fingerprint) lists, so the same feed gives the same key.
 struct OSVConverter: Sendable {
     let config: UpstreamSourceConfig
@@ -179,7 +205,9 @@ struct OSVConverter: Sendable {
         let old = previous.flatMap { path in OSVEntryIndex.load(copy: path).map { (path, $0) } }
         let files: [String]
         if case .folder(let root) = input { files = Self.jsonFiles(under: root) } else { files = [] }
-        let count = max(1, min(2, ProcessInfo.processInfo.activeProcessorCount))
+        // Two workers read a feed afresh; against a last copy most entries are copied, not read, and one
+        // worker spares the second walk of the central directory and the join of the parts.
+        let count = old == nil ? max(1, min(2, ProcessInfo.processInfo.activeProcessorCount)) : 1
         let shared = Shared()
         let results = Mutex<[Swift.Result<Part, SyncError>?]>(Array(repeating: nil, count: count))
         let done = DispatchGroup()
