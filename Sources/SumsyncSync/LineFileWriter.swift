@@ -104,7 +104,8 @@ final class LineFileWriter {
                 }
                 guard count > 0 else {
                     throw SyncError(
-                        "cannot copy into \(path): \(count == 0 ? "the source ended early" : String(cString: strerror(errno)))")
+                        "cannot copy into \(path): \(count == 0 ? "the source ended early" : String(cString: strerror(errno)))"
+                    )
                 }
                 from += off_t(count)
                 left -= count

@@ -225,7 +225,19 @@ struct ConfigLoaderTests {
         #expect(config.upstream.maxMetadataSize == 512 << 20)
         config = try load(Self.sources("max-metadata-size = 2000000\n" + Self.rpm))
         #expect(config.upstream.maxMetadataSize == 2_000_000)
+        config = try load(
+            Self.sources(
+                Self.osv + "ecosystems = [\"Debian:12\", \"Ubuntu:\"]\n"
+                    + Self.osv.replacingOccurrences(of: "debian", with: "all"),
+                sync: "[sync]\nclassifications = [\"bugfix\"]\n"))
+        #expect(config.upstream.sources.map(\.format) == [.osv, .osv])
+        #expect(config.upstream.sources.map(\.ecosystems) == [["Debian:12", "Ubuntu:"], []])
+        #expect(config.upstream.sources.map(\.product) == ["Debian:12,Ubuntu:", "*"])
+        #expect(config.sync.classifications == ["bugfix"])
     }
+
+    static let osv =
+        "[[upstream.source]]\nname = \"debian\"\nformat = \"osv\"\nurl = \"file:///feeds/Debian/all.zip\"\n"
 
     /// (what is broken, the config text, the expected words).
     static let brokenSources: [(String, String, String)] = [
@@ -244,7 +256,7 @@ struct ConfigLoaderTests {
         ("duplicate name", sources(rpm + rpm), "upstream.source[2].name: 'rocky9' names two sources"),
         (
             "unknown format", sources(rpm.replacingOccurrences(of: "\"rpm\"", with: "\"deb\"")),
-            "unknown format 'deb'; known: catalog, rpm"
+            "unknown format 'deb'; known: catalog, rpm, osv"
         ),
         (
             "bad url", sources(rpm.replacingOccurrences(of: "https://m.example.org/9/", with: "ftp://m/")),
@@ -266,6 +278,19 @@ struct ConfigLoaderTests {
             "'security' needs an rpm or osv [[upstream.source]]"
         ),
         ("tiny size cap", sources("max-metadata-size = \"10 KiB\"\n" + rpm), "is not a size of at least 1 MiB"),
+        (
+            "product on an osv source", sources(osv + "product = \"Debian\"\n"),
+            "upstream.source[1].product: an osv source's records name their own product"
+        ),
+        (
+            "ecosystems on an rpm source", sources(rpm + "ecosystems = [\"Debian:12\"]\n"),
+            "only osv sources have ecosystems"
+        ),
+        (
+            "blank ecosystem", sources(osv + "ecosystems = [\"Debian:12\", \" \"]\n"),
+            "upstream.source[1].ecosystems: ' ' is not an ecosystem"
+        ),
+        ("ecosystems not strings", sources(osv + "ecosystems = [12]\n"), "upstream.source[1].ecosystems"),
         (
             "no upstream at all", "[hierarchy]\nname = \"t\"\n[upstream]\n" + cas,
             "needs a catalog URL or [[upstream.source]] tables"
