@@ -17,7 +17,7 @@ Standard library only, except `oracle`, which scores CVSS vectors with the `cvss
   osv-feed.py oracle ZIP|DIR --source NAME [--ecosystems E ...]
       The updates the mapping table of docs/sources.md gives, one JSON object per line, sorted by id.
   osv-feed.py craft KIND OUT.zip
-      A broken feed, from a zip of two good records: notzip, cut (the file cut in half), damaged (an entry's
+      A broken feed, from a zip of two good records: empty (no entries at all), notzip, cut (the file cut in half), damaged (an entry's
       compressed bytes altered), cd-count (a central directory record's signature altered), notjson,
       noid, badmodified, badtype (aliases a string), bomb (an entry of 64 MiB of spaces), traversal
       (../evil.json), endless (a deflate stream that never ends, in the last entry).
@@ -401,6 +401,9 @@ def craft(args):
             {"id": "GOOD-2", "modified": "2026-01-01T00:00:00Z", "summary": "second",
              "affected": [affected("Debian:12", "b", "2.0-1")]}]
     kind = args.kind
+    if kind == "empty":
+        zipfile.ZipFile(args.out, "w").close()
+        return
     if kind == "notzip":
         with open(args.out, "w") as out:
             out.write("<html>this is not a zip</html>\n")

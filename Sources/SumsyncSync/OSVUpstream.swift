@@ -243,6 +243,12 @@ struct OSVConverter: Sendable {
             case .failure: break
             }
         }
+        // As with a catalog: a feed of no records is a broken upstream, not one that withdrew everything.
+        if failure == nil, parts.allSatisfy({ $0.entries == 0 }) {
+            failure = SyncError(
+                "\(config.url) holds no *.json records; refusing to treat it as a feed that withdrew every update, nothing of this source was applied"
+            )
+        }
         guard let failure else { return try join(parts) }
         for part in parts {
             unlink(part.path)

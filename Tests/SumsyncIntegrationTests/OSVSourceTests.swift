@@ -149,7 +149,7 @@ struct OSVSourceTests {
         ("badtype", ["entry BADTYPE.json at $.aliases"]),
         ("bomb", ["entry BOMB.json", "more than a record may have"]),
         ("traversal", ["../evil.json", "outside the archive"]),
-        ("endless", ["entry ENDLESS.json"]),
+        ("endless", ["entry ENDLESS.json"]), ("empty", ["holds no *.json records"]),
     ]
 
     /// A bad feed fails its own source: its updates stay as they were, the catalog beside it applies.
