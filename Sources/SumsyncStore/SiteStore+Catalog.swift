@@ -44,9 +44,17 @@ extension SiteStore {
                         "Known lines of the last catalog are skipped unparsed (line index of \(total ?? 0) lines).")
                 }
                 var succeeded = false
-                if !applier.isFirstSync { try SiteStore.setLargeCache(true, db) }
+                if applier.isFirstSync {
+                    // Random ids make every insert touch a random page of the id index; with SQLite's 2 MB
+                    // cache those pages spill to the log and are read back again and again. 32 MB keeps
+                    // the index's hot pages (a 500,000-update first sync: 14.2 s rather than 17.1 s, peak
+                    // RSS 132 MB rather than 95 MB).
+                    try SiteStore.setFirstSyncCache(db)
+                } else {
+                    try SiteStore.setLargeCache(true, db)
+                }
                 defer {
-                    if !applier.isFirstSync { try? SiteStore.setLargeCache(false, db) }
+                    try? SiteStore.setLargeCache(false, db)
                     // A failed sync changed nothing: the index still describes the database.
                     if !succeeded, let index = applier.previous { indexCache.putBack(index) }
                 }

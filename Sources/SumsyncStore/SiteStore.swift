@@ -104,13 +104,19 @@ public final class SiteStore: Sendable {
     /// Sets the page cache of a write for a delta (`large`: up to 256 MB rather than SQLite's 2 MB
     /// default, and reads through a memory map), so its scattered row changes do not spill dirty pages to
     /// the log again and again; the cache only grows as far as the delta touches. Call again with
-    /// `false` when the write ends, also on failure. A first sync keeps the small cache: its peak memory
-    /// counts, and it writes in one pass anyway.
+    /// `false` when the write ends, also on failure. A first sync takes ``setFirstSyncCache(_:)`` instead:
+    /// its peak memory counts.
     package static func setLargeCache(_ large: Bool, _ db: Database) throws {
         try db.execute(
             sql: large
                 ? "PRAGMA cache_size = -262144; PRAGMA mmap_size = 1073741824"
                 : "PRAGMA cache_size = -2000; PRAGMA mmap_size = 0")
+    }
+
+    /// A first sync's page cache: 32 MB, enough for the id index's pages that random inserts touch, with
+    /// no memory map (its writes go through the log in one pass). `setLargeCache(false, _)` resets it.
+    package static func setFirstSyncCache(_ db: Database) throws {
+        try db.execute(sql: "PRAGMA cache_size = -32768; PRAGMA mmap_size = 0")
     }
 
     /// `PRAGMA integrity_check`'s answer: `ok` for a whole database.
