@@ -102,7 +102,11 @@ package struct ChangeApplier: Sendable {
                 header = parsed
                 firstSnapshot = parsed.full && !anyStored && versionBefore == 0
                 takesSupersedence = firstSnapshot && parsed.supersededBy == true
-                if !firstSnapshot { try SiteStore.setLargeCache(true, db) }
+                if firstSnapshot {
+                    try SiteStore.setFirstSyncCache(db)
+                } else {
+                    try SiteStore.setLargeCache(true, db)
+                }
                 progress.enter(.applying, total: parsed.upserts + parsed.removals)
                 return
             }
