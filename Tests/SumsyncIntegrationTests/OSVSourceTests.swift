@@ -191,6 +191,41 @@ struct OSVSourceTests {
         #expect(after.compactMap { $0["advisory"] as? String }.sorted() == ["GOOD-1", "GOOD-2"])
     }
 
+    /// SIGKILL while a feed is being read: after a restart the site holds what it held, and the next sync
+    /// reads the feed whole (the dead sync's parts are not taken for a kept copy) and leaves one copy.
+    @Test func killedMidReadKeepsTheOldUpdates() async throws {
+        let site = try TopSiteFixture(label: "osv-kill9")
+        let zip = site.folder.appendingPathComponent("all.zip")
+        try OSVFeed.run(["testset", site.folder.appendingPathComponent("records").path])
+        try OSVFeed.run(["zip", site.folder.appendingPathComponent("records").path, zip.path])
+        site.hierarchy.upstream = Self.source(name: "big", url: "file://\(zip.path)")
+        try site.hierarchy.write()
+        let daemon = try await site.start()
+        #expect(try site.ctl(["sync", "--wait"]).status == 0)
+        let before = try site.updates()
+
+        try OSVFeed.run(["generate", zip.path, "--count", "30000"])
+        #expect(try site.ctl(["sync"]).status == 0)
+        let sources = site.folder.appendingPathComponent("state-CAS/sources")
+        try await waitUntil("the feed's records being written", timeout: .seconds(60)) {
+            try FileManager.default.contentsOfDirectory(atPath: sources.path).contains { $0.hasSuffix(".partial") }
+        }
+        kill(daemon.pid, SIGKILL)
+        _ = try await daemon.waitForExit()
+
+        let again = try await site.start()
+        #expect(try site.updates().map { $0["id"] as? String } == before.map { $0["id"] as? String })
+        #expect(try site.ctl(["ping", "--json"]).stdout.contains("\"catalog_version\":1"))
+        let next = try site.ctl(["sync", "--wait"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(again.log.contains("Source big: 30000 records in the feed, 30000 read, 0 unchanged"), "\(again.log)")
+        #expect(try site.updates().count > 30_000)
+        let names = try FileManager.default.contentsOfDirectory(atPath: sources.path)
+        #expect(
+            names.filter { $0.hasSuffix(".ndjson") }.count == 1 && names.filter { $0.hasSuffix(".entries") }.count == 1)
+        #expect(!names.contains { $0.hasSuffix(".partial") }, "\(names)")
+    }
+
     /// `skip-invalid`: a bad record is skipped with a warning (and read again next time); the rest applies.
     @Test func skipInvalidSkipsABadRecord() async throws {
         let site = try TopSiteFixture(label: "osv-skip")
