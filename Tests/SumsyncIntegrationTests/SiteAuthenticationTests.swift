@@ -101,9 +101,12 @@ struct SiteAuthenticationTests {
         try await waitUntil("the child to be idle") {
             (try tree.history("PR1")).allSatisfy { $0["result"] as? String != "running" }
         }
+        // Fifty requests, at most one sync running and one follow-up: when the catch-up is still running as
+        // the burst lands (the usual case) that is one parent sync; when the catch-up ended first (a fast
+        // first snapshot), one started at once and one follow-up. Never more.
         let syncs = try tree.history("PR1")
-        #expect(
-            syncs.filter { $0["trigger"] as? String == "parent" }.count <= 1, "\(syncs.map { $0["trigger"] ?? "" })")
-        #expect(syncs.count <= 2)
+        let parent = syncs.filter { $0["trigger"] as? String == "parent" }.count
+        #expect(parent >= 1 && parent <= 2, "\(syncs.map { $0["trigger"] ?? "" })")
+        #expect(syncs.count <= 3 && syncs.count == parent + 1, "\(syncs.map { $0["trigger"] ?? "" })")
     }
 }
