@@ -102,8 +102,8 @@ struct OSVParser {
     var scanner: JSONScanner
     /// Each open object's key or array's index, innermost last.
     private var path: [PathPart] = []
-    /// Decoded keys that had escapes, kept alive while their object is read.
-    private var escapedKeys: [[UInt8]] = []
+    /// Decoded keys that had escapes, alive until the record is read (``record()`` frees them).
+    private var escapedKeys: [UnsafeMutableBufferPointer<UInt8>] = []
 
     private enum PathPart {
         case key(UnsafeBufferPointer<UInt8>)
@@ -116,6 +116,10 @@ struct OSVParser {
     }
 
     mutating func record() throws(OSVRecordError) -> OSVRecord {
+        defer {
+            for key in escapedKeys { key.deallocate() }
+            escapedKeys = []
+        }
         var record = OSVRecord()
         var hasID = false
         var hasModified = false
@@ -320,12 +324,11 @@ struct OSVParser {
         guard token.hasEscapes else {
             return UnsafeBufferPointer(start: scanner.base + token.start, count: token.count)
         }
-        var decoded = Array(scanner.string(token).utf8)
-        decoded.append(0)
-        escapedKeys.append(decoded)
-        return escapedKeys[escapedKeys.count - 1].withUnsafeBufferPointer {
-            UnsafeBufferPointer(start: $0.baseAddress, count: $0.count - 1)
-        }
+        let decoded = Array(scanner.string(token).utf8)
+        let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(decoded.count, 1))
+        _ = copy.initialize(from: decoded)
+        escapedKeys.append(copy)
+        return UnsafeBufferPointer(start: copy.baseAddress, count: decoded.count)
     }
 
     // MARK: Values

@@ -23,18 +23,16 @@ package struct ZipEntryInfo: Sendable, Equatable {
 /// decompressed only when asked for, under a size cap and checked against its CRC-32.
 package final class ZipRecords {
     private let archive: Archive
-    private let path: String
     /// How many entries the end-of-central-directory record states.
     package let statedCount: UInt64
 
     package init(path: String) throws(ZipReadError) {
-        self.path = path
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
             throw ZipReadError(
                 entry: nil,
-                message: "not a zip file, or one cut short (\(Self.describe(error)): no end of central directory)")
+                message: "not a zip file, or one cut short (\(error): no end of central directory)")
         }
         guard let count = Self.statedEntryCount(path) else {
             throw ZipReadError(entry: nil, message: "not a zip file: no end of central directory record")
@@ -115,7 +113,7 @@ package final class ZipRecords {
         } catch let error as ZipReadError {
             throw error
         } catch {
-            throw fail("cannot be decompressed (\(Self.describe(error)))")
+            throw fail("cannot be decompressed (\(error))")
         }
         guard bytes.count == stated else {
             throw fail("it decompresses to \(bytes.count) bytes, but its central directory states \(stated)")
@@ -126,11 +124,6 @@ package final class ZipRecords {
             )
         }
         return bytes
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? Archive.ArchiveError { return "\(error)" }
-        return "\(error)"
     }
 
     /// The entry count of the end-of-central-directory record (or its ZIP64 form): a cross-check of the

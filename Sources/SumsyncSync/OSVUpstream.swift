@@ -190,7 +190,6 @@ struct OSVConverter: Sendable {
         var copied = 0
         var records = 0
         var skipped = 0
-        var decompressed: Int64 = 0
     }
 
     /// What the workers share: the entry count for progress, and a stop when one fails.

@@ -247,19 +247,6 @@ struct SourceMerge {
         return plain.jsonLine()
     }
 
-    /// Each line of a kept copy, as bytes.
-    static func forEachLine(_ path: String, _ body: (UnsafeRawBufferPointer) throws(SyncError) -> Void)
-        throws(SyncError)
-    {
-        do {
-            try CatalogLineReader(path: path).forEachLine { _, bytes in try body(bytes) }
-        } catch let error as SyncError {
-            throw error
-        } catch {
-            throw SyncError("the kept copy \(path) is damaged (\(error)); run `sumsyncctl sync --full`")
-        }
-    }
-
     /// The 64-bit hash of a record's canonical line, as a signed integer for SQLite.
     static func digest(_ line: String) -> Int64 {
         var copy = line
