@@ -60,12 +60,15 @@ let package = Package(
         ),
         // Bytes in and out: line reader, gzip, JSON scanner and writer, RFC 3339, line hash, bundle frames,
         // decompression (zlib, liblzma, libzstd, libbz2), libxml2 readers of repomd.xml and updateinfo.xml,
-        // rpm's version comparison, OSV records and the zips they come in (ZIPFoundation), CVSS scores.
+        // rpm's version comparison, OSV records and the zips they come in (ZIPFoundation), CVSS scores, the
+        // catalog's state digest (LtHash16) and signed roots.
         .target(
             name: "SumsyncFormats",
             dependencies: [
                 "SumsyncModel", "CLibXML2", "CCompression",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Calendar and `every` schedules; the state machine that decides when a site syncs and retries.
@@ -78,6 +81,7 @@ let package = Package(
             name: "SumsyncConfig",
             dependencies: [
                 "SumsyncModel",
+                "SumsyncFormats",
                 "SumsyncSchedule",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
@@ -216,6 +220,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+import SumsyncFormats
 import SumsyncModel
 import TOMLKit
 
@@ -76,10 +77,35 @@ package struct ConfigValidation {
             if let span = reader.positiveTimeSpan("header-timeout") { settings.headerTimeout = span }
             if let span = reader.positiveTimeSpan("idle-timeout") { settings.idleTimeout = span }
             if let count = reader.int("max-connections", range: 16...1_000_000) { settings.maxConnections = count }
+            if let path = reader.nonEmptyString("catalog-key").map(resolve) {
+                settings.catalogKeyFile = path
+                do {
+                    let raw = try KeyArmor.read(path, kind: .publicKey, what: "catalog key")
+                    if CatalogRoot.isPublicKey(raw) {
+                        settings.catalogKey = raw
+                    } else {
+                        reader.fail("catalog-key", "\(path) holds no valid Ed25519 public key")
+                    }
+                } catch {
+                    reader.fail("catalog-key", error.message)
+                }
+            }
+            settings.catalogSigningKeyFile = reader.nonEmptyString("catalog-signing-key").map(resolve)
             reader.finish()
             issues += reader.issues
         } else if siteCount > 1 {
             fail("hierarchy", "missing: a hierarchy of several sites needs [hierarchy] key-file")
+        }
+        if let credentials = loader.credentialsDirectory, !credentials.isEmpty {
+            let path = (credentials as NSString).appendingPathComponent("catalog-signing.key")
+            if FileManager.default.fileExists(atPath: path) { settings.catalogSigningKeyFile = path }
+        }
+        if settings.catalogSigningKeyFile != nil && settings.catalogKeyFile == nil
+            && !issues.contains(where: { $0.keyPath == "hierarchy.catalog-key" })
+        {
+            fail(
+                "hierarchy.catalog-key",
+                "missing: a catalog signing key is configured, so every site needs its public half as catalog-key")
         }
         readKeys(&settings, keyFile: keyFile, siteCount: siteCount, tableMissing: table == nil)
         settings.requireTLS = requireTLS ?? (settings.caFile != nil)
@@ -167,6 +193,15 @@ package struct ConfigValidation {
                 reader.fail("schedule", problem)
             } else {
                 settings.schedule = schedule
+            }
+        }
+        if let schedule = reader.nonEmptyString("verify-schedule") {
+            if schedule == "off" {
+                settings.verifySchedule = nil
+            } else if let problem = loader.validateSchedule(schedule) {
+                reader.fail("verify-schedule", problem)
+            } else {
+                settings.verifySchedule = schedule
             }
         }
         if let span = reader.positiveTimeSpan("retry-interval") { settings.retryInterval = span }

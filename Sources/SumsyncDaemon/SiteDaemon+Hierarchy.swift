@@ -107,7 +107,8 @@ extension SiteDaemon {
         } else {
             state = version == 0 && updates == 0 ? .neverSynced : .succeeded
         }
-        return SiteStatus(
+        let trust = catalogTrustForStatus()
+        var status = SiteStatus(
             site: site.rawValue, parent: me.parent?.rawValue, url: me.url, state: state, catalogVersion: version,
             updates: updates, lastSyncStarted: history.first?.started, lastSyncFinished: lastFinished?.finished,
             lastSuccess: lastSuccess?.finished,
@@ -116,6 +117,14 @@ extension SiteDaemon {
             link: .healthy, nextSync: nextSyncText(), reportedAt: RFC3339.format(Date()),
             certExpires: tls?.expires.map(RFC3339.format)
         )
+        status.verified = trust.verified
+        status.digest = trust.digest
+        if trust.verified == false {
+            status.verifyError = trust.error
+            // What came over the link from the parent did not verify: the link is marked.
+            if me.parent != nil && trust.error != nil { status.link = .error }
+        }
+        return status
     }
 
     /// This site and its descendants.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SumsyncConfig
 import SumsyncModel
+import SumsyncStore
 
 extension SiteDaemon {
     /// Reads the config again and swaps it in; a broken one keeps the current config running.
@@ -28,7 +29,22 @@ extension SiteDaemon {
                     "The new config moves site \(site) to \(mine.url); the listener stays on \(siteConfig.url) until the daemon restarts."
                 )
             }
+            let trust: CatalogTrust
+            do {
+                trust = try Self.catalogTrust(config: fresh, role: fresh.role(of: site) ?? role)
+            } catch {
+                throw ConfigError(issues: [
+                    ConfigIssue(file: options.configPath, keyPath: "hierarchy.catalog-key", message: error.message)
+                ])
+            }
             config = fresh
+            store.setCatalogTrust(trust)
+            do {
+                try await store.sealCurrentVersion()
+            } catch {
+                logger.error("Cannot sign the root of the current catalog version: \(error)")
+            }
+            startSelfCheck()
             await reloadTLS()
             await links.update(config: fresh, tls: clientTLS)
             rescheduleAfterReload()

@@ -56,6 +56,8 @@ public actor SiteDaemon {
     /// Prometheus metrics, served on `metrics-listen` when set.
     nonisolated let metrics = SiteMetrics()
     var timer: WallClockTimer?
+    /// The `[sync] verify-schedule` loop.
+    var verifyTask: Task<Void, Never>?
     /// Sync requests to children, status from and to the rest of the hierarchy.
     let links: HierarchyLinks
     /// Change streams written for the children, shared between them.
@@ -153,6 +155,7 @@ public actor SiteDaemon {
         let signals = await UnixSignalsSequence(trapping: trapped)
         try removeStaleControlSocket()
         try checkSiteAddress()
+        try await configureCatalogTrust()
         try await loadTLS()
         let (readiness, readyContinuation) = AsyncStream<Void>.makeStream()
         let siteApp = makeSiteApplication(tls: serverTLS) { readyContinuation.yield() }
@@ -209,6 +212,7 @@ public actor SiteDaemon {
     func startBackgroundWork() {
         lastNotifiedVersion = try? store.catalogVersion()
         startSchedule()
+        startSelfCheck()
         if let parent = role.parent {
             logger.notice(
                 "Catching up with parent \(parent) at start-up.",
@@ -241,6 +245,7 @@ public actor SiteDaemon {
             }
             await coordinator.stop()
             timer?.cancel()
+            verifyTask?.cancel()
             for task in backgroundTasks { task.cancel() }
             await links.stop()
             await group.triggerGracefulShutdown()

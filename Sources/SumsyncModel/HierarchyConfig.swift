@@ -91,6 +91,15 @@ public struct HierarchySettings: Sendable, Equatable {
     /// `max-connections`: open connections per listener; past it the longest-idle one is closed. Default
     /// 4096, and never more than half the process's open-file limit.
     public var maxConnections = 4_096
+    /// `catalog-key`, resolved: the public half of the top-level site's catalog signing key, which every
+    /// site checks signed roots with. nil: the hierarchy's catalogs are unverified (docs/security.md).
+    public var catalogKeyFile: String?
+    /// The raw 32-byte Ed25519 public key read from `catalog-key`.
+    public var catalogKey: Data?
+    /// Where the catalog signing key is: the `catalog-signing.key` credential when present, else
+    /// `catalog-signing-key`, resolved. Read only by the top-level site (and a disconnected one), which
+    /// alone holds it.
+    public var catalogSigningKeyFile: String?
 
     /// Where a site's certificate and key are: the credentials when present, else `tls-dir`.
     public func certificateFiles(for code: SiteCode) -> (certificate: String, key: String)? {
@@ -131,6 +140,9 @@ public struct SyncSettings: Sendable, Equatable {
     public var languages: [String] = []
     /// `expire-superseded-after-months`: 0 = superseded updates expire at once. Default 0.
     public var expireSupersededAfterMonths = 0
+    /// `verify-schedule`: when each site recomputes its state digest from every row and checks it against
+    /// its signed root (calendar syntax or `every …`). Default `weekly`; `"off"` never.
+    public var verifySchedule: String? = "weekly"
 
     /// Every key at its default.
     public init() {}

@@ -29,6 +29,8 @@ public enum MessageID: String, Sendable, CaseIterable {
     case insecureLink = "824392b1c3b443fc9cfc9d37dee9ff81"
     case certificateExpiring = "c9a0d4a0b22946b6a0b517e6a9f37761"
     case tlsReloadFailed = "641003b9f39240079a6cf3a10f9289eb"
+    case catalogRefused = "96982ce7d10b434fac9f321cbf62f8f3"
+    case catalogCheckFailed = "a396069e28bc46729e79a6180d8edc74"
 
     /// The metadata entry that makes the journal handler set `MESSAGE_ID`.
     public var metadata: Logger.Metadata { ["message.id": .string(rawValue)] }

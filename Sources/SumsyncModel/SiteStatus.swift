@@ -38,6 +38,13 @@ public struct SiteStatus: Codable, Sendable, Equatable {
     public var reportedAt: String?
     /// When the site's TLS certificate expires (RFC 3339); nil without one.
     public var certExpires: String?
+    /// The site holds exactly what the top-level site signed for its version (its last check passed);
+    /// nil when the hierarchy has no catalog key.
+    public var verified: Bool?
+    /// The state digest of the site's catalog (64 hex digits).
+    public var digest: String?
+    /// Why the last check failed, while `verified` is false.
+    public var verifyError: String?
 
     public init(
         site: String, parent: String?, url: String, state: State, catalogVersion: Int, updates: Int,
@@ -73,6 +80,8 @@ public struct SiteStatus: Codable, Sendable, Equatable {
         case nextSync = "next_sync"
         case reportedAt = "reported_at"
         case certExpires = "cert_expires"
+        case verified, digest
+        case verifyError = "verify_error"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -93,6 +102,9 @@ public struct SiteStatus: Codable, Sendable, Equatable {
         try container.encode(stale, forKey: .stale)
         try container.encode(reportedAt, forKey: .reportedAt)
         try container.encode(certExpires, forKey: .certExpires)
+        try container.encode(verified, forKey: .verified)
+        try container.encode(digest, forKey: .digest)
+        try container.encodeIfPresent(verifyError, forKey: .verifyError)
     }
 }
 

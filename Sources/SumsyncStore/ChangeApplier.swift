@@ -22,6 +22,14 @@ package struct ChangeApplier: Sendable {
     /// Checks the header against what was asked for and the site's catalog version (inside the
     /// transaction, before any row); throws to refuse the whole stream.
     package var accepts: (@Sendable (_ header: ChangeFeed.Header, _ currentVersion: Int) throws -> Void)? = nil
+    /// How this site trusts catalog versions (``SiteStore/apply(_:progress:check:)`` sets it).
+    package var trust: CatalogTrust? = nil
+    /// The keys that may sign the stream's root: nil, the catalog keys of ``trust`` (a parent's stream,
+    /// whose root a verified hierarchy requires); an imported bundle's are the site's `trusted-keys`,
+    /// and a bundle without a root is taken on its own signature.
+    package var rootKeys: [Data]? = nil
+    /// When the check happens (for the tests' clocks).
+    package var now: @Sendable () -> Date = { Date() }
 
     package init(path: String, source: String, expectedHeader: ChangeFeed.Header? = nil) {
         self.path = path
@@ -214,6 +222,7 @@ package struct ChangeApplier: Sendable {
             var counts = ChangeCounts()
             counts.new = upserts
             let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to, logged: false)
+            try checkRoot(trailer.root, db)
             return (counts, version)
         }
         if header.full {
@@ -225,6 +234,9 @@ package struct ChangeApplier: Sendable {
                 arguments: [syncNumber, syncNumber]
             )
             try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: false)
+            // A full snapshot mirrors the parent whatever the site held: its digest is worked out from the
+            // rows, so damage the kept one carried is gone with the rows that had it.
+            try CatalogState.rebuild(db)
         } else {
             try Supersedence.update(db)
         }
@@ -236,7 +248,17 @@ package struct ChangeApplier: Sendable {
         }
         let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to)
         phases.mark("change log")
+        try checkRoot(trailer.root, db)
+        phases.mark("root")
         return (counts, version)
+    }
+
+    /// The signed root's check once everything is written (see ``CatalogState/check``).
+    private func checkRoot(_ root: CatalogRoot?, _ db: Database) throws {
+        let keys = rootKeys ?? trust?.catalogKeys ?? []
+        try CatalogState.check(
+            db, root: root, keys: keys, required: rootKeys == nil && trust?.isVerified == true, trust: trust,
+            now: now())
     }
 
     /// The id of a removal line, `{"removed":"<id>"}`: read in place when it is written the way

@@ -50,6 +50,9 @@ package enum ChangeFeed {
         var end: Int
         var upserts: Int
         var removals: Int
+        /// The signed root of version `end` (docs/protocol.md, "Signed roots"); absent when the sending site
+        /// holds none for it (an unverified hierarchy).
+        var root: CatalogRoot? = nil
     }
 
     struct Removal: Codable, Equatable {
@@ -128,9 +131,10 @@ package enum ChangeFeed {
     ) throws -> Header {
         try store.pool.read { db in
             let state = try Row.fetchOne(
-                db, sql: "SELECT catalog_version, change_log_floor FROM site_state WHERE id = 1")!
+                db, sql: "SELECT catalog_version, change_log_floor, catalog_root FROM site_state WHERE id = 1")!
             let current: Int = state["catalog_version"]
             let floor: Int = state["change_log_floor"]
+            let root = CatalogRoot.decode(state["catalog_root"]).flatMap { $0.version == current ? $0 : nil }
             let full = since <= 0 || since > current
             if !full && since < floor { throw TooOld(floor: floor) }
             // One pass: every id changed since `since` with its row, or without one when it is gone (a
@@ -203,7 +207,8 @@ package enum ChangeFeed {
             if headerLast { header.removals = removed }
             try emit(
                 Array(
-                    try JSONEncoder().encode(Trailer(end: current, upserts: header.upserts, removals: header.removals)))
+                    try JSONEncoder().encode(
+                        Trailer(end: current, upserts: header.upserts, removals: header.removals, root: root)))
             )
             return header
         }

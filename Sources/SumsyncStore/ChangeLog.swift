@@ -21,6 +21,7 @@ package enum ChangeLog {
                 CREATE TEMP TABLE changes_pending (update_id TEXT PRIMARY KEY, kind TEXT NOT NULL) WITHOUT ROWID;
                 """
         )
+        try CatalogState.begin(db)
     }
 
     /// The `ON CONFLICT` clause that keeps the mark of higher precedence (for `INSERT INTO
@@ -72,7 +73,8 @@ package enum ChangeLog {
         return counts
     }
 
-    /// Bumps the catalog version when anything changed and writes the change rows at it; returns the
+    /// Adds the sync's changes to the state digest (``CatalogState``), bumps the catalog version when
+    /// anything changed and writes the change rows at it; returns the
     /// site's catalog version afterwards. `version` forces the new version (a child takes its parent's).
     /// `counts` are the sync's counts; their total is the number of updates the site now holds.
     /// `logged: false` (a first sync, or a child's first full snapshot, which mark no rows): the log
@@ -82,6 +84,7 @@ package enum ChangeLog {
         _ db: Database, counts: ChangeCounts, version forced: Int? = nil, logged: Bool = true
     ) throws -> (version: Int, changed: Bool) {
         try db.execute(sql: "UPDATE site_state SET update_count = ? WHERE id = 1", arguments: [counts.held])
+        try CatalogState.fold(db)
         let current = try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0
         let marked = try Int.fetchOne(db, sql: "SELECT count(*) FROM temp.changes_pending") ?? 0
         defer { try? db.execute(sql: "DROP TABLE IF EXISTS temp.changes_pending") }

@@ -19,7 +19,7 @@ package struct RawStatement {
         connection = db.sqliteConnection
     }
 
-    private var handle: SQLiteStatement { statement.sqliteStatement }
+    var handle: SQLiteStatement { statement.sqliteStatement }
 
     // MARK: Binding (1-based parameter positions, as in `?1`)
 
@@ -121,4 +121,4 @@ package struct RawStatement {
 }
 
 /// SQLite copies the bound bytes (the Swift string's buffer lives only during the bind call).
-private let rawTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+let rawTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

@@ -138,6 +138,7 @@ extension SiteStore {
                 let (version, _) = try ChangeLog.commit(
                     db, counts: counts, version: applier.isFirstSync && counts.new > 0 ? 1 : nil,
                     logged: !applier.isFirstSync)
+                try CatalogState.seal(db, trust: catalogTrust, now: now())
                 try db.execute(
                     sql: """
                         UPDATE site_state SET upstream_etag = ?, upstream_last_modified = ?, filter_fingerprint = ?

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 extension SiteStore {
@@ -197,6 +198,22 @@ extension SiteStore {
                     ) WITHOUT ROWID;
                     """
             )
+        }
+        migrator.registerMigration("v6") { db in
+            // Verified catalogs: the state digest of every row (LtHash16, kept by triggers from here on),
+            // the signed root of the current version, and how the last check of it went.
+            try db.execute(
+                sql: """
+                    ALTER TABLE site_state ADD COLUMN catalog_digest BLOB;
+                    ALTER TABLE site_state ADD COLUMN catalog_root TEXT;
+                    ALTER TABLE site_state ADD COLUMN verified INTEGER;
+                    ALTER TABLE site_state ADD COLUMN verify_error TEXT;
+                    ALTER TABLE site_state ADD COLUMN verified_at TEXT;
+                    """
+            )
+            let digest = try CatalogState.recompute(db)
+            try db.execute(
+                sql: "UPDATE site_state SET catalog_digest = ? WHERE id = 1", arguments: [Data(digest.bytes)])
         }
         return migrator
     }

@@ -90,6 +90,8 @@ extension SiteStore {
         try await pool.write { db in
             try check(try Int.fetchOne(db, sql: "SELECT catalog_version FROM site_state WHERE id = 1") ?? 0)
             var phases = PhaseTimes()
+            var applier = applier
+            applier.trust = catalogTrust
             let (counts, version) = try applier.apply(db, progress: progress, phases: &phases)
             return (counts, version, phases)
         }

@@ -19,6 +19,8 @@ public final class SiteStore: Sendable {
     private let checkpointer: DatabaseQueue?
     /// Moves on with every ``checkpointSoon(after:)``; only the latest one checkpoints.
     private let checkpointGeneration = Mutex(0)
+    /// How this site trusts catalog versions (``setCatalogTrust(_:)``).
+    let trustBox = Mutex<CatalogTrust?>(nil)
 
     /// Opens (creating and migrating when writable) the database at `path`.
     public init(path: String, readOnly: Bool = false) throws(StoreError) {
@@ -37,6 +39,8 @@ public final class SiteStore: Sendable {
                     sql:
                         "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768; PRAGMA journal_size_limit = 67108864"
                 )
+                // The state digest's functions (its triggers are made by the first sync).
+                try CatalogState.register(db)
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {

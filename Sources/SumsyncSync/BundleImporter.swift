@@ -82,7 +82,8 @@ package struct BundleImporter {
         }
         switch manifest.kind {
         case .site:
-            return try await applySiteBundle(payload: payload, manifest: manifest, name: path, progress: progress)
+            return try await applySiteBundle(
+                payload: payload, manifest: manifest, name: path, rootKeys: Self.rootKeys(config), progress: progress)
         case .catalog:
             let engine = SyncEngine(store: store, site: site, stateDirectory: stateDirectory, httpClient: httpClient)
             let outcome = try await engine.apply(
@@ -98,9 +99,12 @@ package struct BundleImporter {
     /// A site bundle is a change stream, applied as a child applies its parent's: the site mirrors the
     /// source, and its catalog version becomes the bundle's `to`.
     private func applySiteBundle(
-        payload: String, manifest: BundleManifest, name: String, progress: SyncProgress
+        payload: String, manifest: BundleManifest, name: String, rootKeys: [Data], progress: SyncProgress
     ) async throws(SyncError) -> SyncEngine.Outcome {
         var applier = ChangeApplier(path: payload, source: "bundle \(name)")
+        // The exporter's signed root, when the bundle carries one, verifies with one of trusted-keys (its
+        // catalog key listed there); a disconnected top-level site then signs the version with its own.
+        applier.rootKeys = rootKeys
         applier.expectedHeader = ChangeFeed.Header(
             site: manifest.site, from: manifest.from, to: manifest.to, full: manifest.full, upserts: manifest.records,
             removals: manifest.removals
@@ -115,6 +119,9 @@ package struct BundleImporter {
             applied = (result.counts, result.version)
         } catch let error as SyncError {
             throw error
+        } catch let refusal as CatalogRefusal {
+            throw SyncError(
+                "refused the bundle \(name): its catalog does not verify: \(refusal.reason); nothing was applied")
         } catch let error as BundleError {
             throw SyncError("refused the bundle \(name): \(error.message); nothing was applied")
         } catch let error as CatalogError {
@@ -123,6 +130,12 @@ package struct BundleImporter {
             throw SyncError("the site database refused the bundle \(name): \(error); nothing was applied")
         }
         return SyncEngine.Outcome(result: .succeeded, counts: applied.0, catalogVersion: applied.1)
+    }
+
+    /// The raw keys of `[upstream] trusted-keys` that read (the bundle's own signature was checked with
+    /// them already).
+    private static func rootKeys(_ config: HierarchyConfig) -> [Data] {
+        config.upstream.trustedKeys.compactMap { path in (try? BundlePublicKey(contentsOf: path))?.raw }
     }
 
     /// Why the daemon cannot open `path`, with what usually causes it under systemd.

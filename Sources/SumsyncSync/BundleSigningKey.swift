@@ -45,13 +45,14 @@ public struct BundleSigningKey: Sendable {
     /// Writes the private key to `path` (mode 0600) and the public key to `path.pub` (mode 0644).
     /// Refuses to overwrite either file: a lost signing key cannot be recovered, and replacing one
     /// silently would make every site's trusted key stale.
-    public func write(to path: String, now: Date = Date()) throws(BundleError) {
+    /// `purpose` names the key in the files' comments (`bundle`, `catalog`).
+    public func write(to path: String, purpose: String = "bundle", now: Date = Date()) throws(BundleError) {
         let made = RFC3339.format(now)
         let privateText = KeyArmor.encode(
             raw, kind: .privateKey,
-            comment: "sumsync bundle signing key \(keyID), made \(made). Keep it secret."
+            comment: "sumsync \(purpose) signing key \(keyID), made \(made). Keep it secret."
         )
-        let publicText = publicKey.armored(comment: "sumsync bundle verification key \(keyID), made \(made)")
+        let publicText = publicKey.armored(comment: "sumsync \(purpose) verification key \(keyID), made \(made)")
         for existing in [path, path + ".pub"] where FileManager.default.fileExists(atPath: existing) {
             throw BundleError(.cannotWrite, "\(existing) already exists; remove it first or choose another --output")
         }

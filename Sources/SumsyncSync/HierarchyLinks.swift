@@ -152,7 +152,9 @@ package actor HierarchyLinks {
             status.parent = descendant.parent?.rawValue
             status.url = descendant.url
             if descendant.parent == site {
-                status.link = links[descendant.code]?.link ?? status.link
+                // The worse of this site's view of the link and the child's own (a refused catalog).
+                let seen = links[descendant.code]?.link ?? status.link
+                status.link = status.link == .error ? .error : seen
                 status.stale = links[descendant.code].map { $0.behindSince != nil && $0.staleReported } ?? false
             }
             status.lag = max(0, top - status.catalogVersion)

@@ -22,14 +22,65 @@ package struct ParentSync {
     package var relay: (cache: ChangeFeedCache, site: SiteCode)?
 
     /// `full`: pull the full snapshot (`since=0`) whatever this site's version.
+    ///
+    /// A stream whose signed root does not vouch for what applying it leaves (``CatalogRefusal``) is rolled
+    /// back, logged at `err` naming the parent, and the full snapshot is pulled instead; if that is
+    /// refused too, the site stays at its last verified version and records why (status shows it).
     package func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError)
+        -> SyncEngine.Outcome
+    {
+        do {
+            return try await pull(id: id, full: full, retryingFull: false, progress: progress)
+        } catch let refusal as CatalogRefusal {
+            let version = (try? store.catalogVersion()) ?? 0
+            logRefusal(refusal, version: version, full: full)
+            if !full {
+                do {
+                    return try await pull(id: id, full: false, retryingFull: true, progress: progress)
+                } catch let again as CatalogRefusal {
+                    logRefusal(again, version: version, full: true)
+                    return try refused(again, version: version)
+                } catch let error as SyncError {
+                    throw error
+                } catch {
+                    throw SyncError("\(error)")
+                }
+            }
+            return try refused(refusal, version: version)
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError("\(error)")
+        }
+    }
+
+    private func logRefusal(_ refusal: CatalogRefusal, version: Int, full: Bool) {
+        logger.error(
+            "Refused the \(full ? "full snapshot" : "changes") from parent \(parent.code): \(refusal.reason); nothing was applied\(full ? "" : ", pulling the full snapshot instead").",
+            metadata: [
+                "parent.site": "\(parent.code)", "catalog.version": "\(version)", "refusal.reason": "\(refusal.reason)",
+                "stream.full": "\(full)",
+            ].with(.catalogRefused)
+        )
+    }
+
+    private func refused(_ refusal: CatalogRefusal, version: Int) throws(SyncError) -> SyncEngine.Outcome {
+        let message =
+            "the catalog from parent \(parent.code) does not verify: \(refusal.reason); nothing was applied, this site stays at catalog version \(version), the last verified"
+        try? store.recordVerification(error: message)
+        throw SyncError(message)
+    }
+
+    /// One pull. `retryingFull`: the full snapshot after a refused delta (it may not roll the site back,
+    /// unlike `sync --full`).
+    private func pull(id: String, full: Bool, retryingFull: Bool, progress: SyncProgress) async throws
         -> SyncEngine.Outcome
     {
         let version = (try? store.catalogVersion()) ?? 0
         progress.enter(.fetching)
         let path = (stateDirectory as NSString).appendingPathComponent("changes.download")
         defer { unlink(path) }
-        var since = full ? 0 : version
+        var since = full || retryingFull ? 0 : version
         var phases = PhaseTimes()
         var response = try await fetch(since: since)
         if response.status.code == 410 {
@@ -65,6 +116,8 @@ package struct ParentSync {
         var appliedPhases = PhaseTimes()
         do {
             (counts, newVersion, appliedPhases) = try await store.apply(apply, progress: progress)
+        } catch let refusal as CatalogRefusal {
+            throw refusal
         } catch let error as SyncError {
             throw error
         } catch let error as CatalogError {

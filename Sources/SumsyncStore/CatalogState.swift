@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import SumsyncFormats
+import SumsyncModel
+
+/// The site's state digest (``CatalogDigest``) kept in O(changes), and the signed root of its version.
+///
+/// Every change to a digested column of `updates`, by whatever statement, reaches the digest: temporary
+/// triggers on the writer connection (never in the database file, so `sqlite3` and the read-only
+/// `sumsyncctl` see none) hand the old and new row to the SQL function `sumsync_digest`, which adds or
+/// removes their elements in a per-connection delta. ``fold(_:)`` (called by ``ChangeLog/commit``) adds
+/// the delta to `site_state.catalog_digest` inside the same transaction; a transaction that rolls back
+/// leaves its delta behind, and the next sync's ``ChangeLog/begin(_:)`` clears it.
+package enum CatalogState {
+    /// The digested columns, in the order of their encoding: the record's columns in a change stream's
+    /// line (what every site mirrors), so a child's rows digest the same as its parent's.
+    package static let columns = UpdateColumn.lineColumns.map(\.name)
+
+    // MARK: The per-connection delta
+
+    /// Registers the digest's SQL functions on a writable connection (from `prepareDatabase`).
+    static func register(_ db: Database) throws {
+        let keeper = Unmanaged.passRetained(DigestKeeper()).toOpaque()
+        let flags = SQLITE_UTF8
+        var code = sqlite3_create_function_v2(
+            db.sqliteConnection, "sumsync_digest", Int32(columns.count + 1), flags, keeper,
+            { context, count, values in DigestKeeper.from(context).record(count, values) }, nil, nil,
+            { pointer in if let pointer { Unmanaged<DigestKeeper>.fromOpaque(pointer).release() } })
+        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+        code = sqlite3_create_function_v2(
+            db.sqliteConnection, "sumsync_digest_fold", 1, flags, keeper,
+            { context, _, values in DigestKeeper.from(context).fold(context, values![0]) }, nil, nil, nil)
+        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+        code = sqlite3_create_function_v2(
+            db.sqliteConnection, "sumsync_digest_reset", 0, flags, keeper,
+            { context, _, _ in
+                DigestKeeper.from(context).delta = CatalogDigest()
+                sqlite3_result_null(context)
+            }, nil, nil, nil)
+        guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+    }
+
+    /// Makes the triggers (once per connection) and clears the delta: at the start of a sync's transaction.
+    static func begin(_ db: Database) throws {
+        let new = columns.map { "NEW.\($0)" }.joined(separator: ", ")
+        let old = columns.map { "OLD.\($0)" }.joined(separator: ", ")
+        let digested = columns.dropFirst().joined(separator: ", ")
+        try db.execute(
+            sql: """
+                CREATE TEMP TRIGGER IF NOT EXISTS sumsync_digest_insert AFTER INSERT ON main.updates
+                    BEGIN SELECT sumsync_digest(1, \(new)); END;
+                CREATE TEMP TRIGGER IF NOT EXISTS sumsync_digest_delete AFTER DELETE ON main.updates
+                    BEGIN SELECT sumsync_digest(-1, \(old)); END;
+                CREATE TEMP TRIGGER IF NOT EXISTS sumsync_digest_update AFTER UPDATE OF id, \(digested) ON main.updates
+                    BEGIN SELECT sumsync_digest(-1, \(old)), sumsync_digest(1, \(new)); END;
+                SELECT sumsync_digest_reset();
+                """
+        )
+    }
+
+    /// Adds this transaction's delta to the stored digest.
+    static func fold(_ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE site_state SET catalog_digest = sumsync_digest_fold(catalog_digest) WHERE id = 1")
+    }
+
+    /// Replaces the stored digest by one computed from every row (after a full snapshot, which mirrors the
+    /// parent whatever the site held: a digest kept by deltas would carry any damage along).
+    static func rebuild(_ db: Database) throws {
+        let digest = try recompute(db)
+        try db.execute(sql: "SELECT sumsync_digest_reset()")
+        try db.execute(
+            sql: "UPDATE site_state SET catalog_digest = ? WHERE id = 1", arguments: [Data(digest.bytes)])
+    }
+
+    /// The digest of every row, from scratch.
+    package static func recompute(_ db: Database) throws -> CatalogDigest {
+        let rows = try RawStatement(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM updates")
+        defer { rows.reset() }
+        var digest = CatalogDigest()
+        var encoding = RowEncoding()
+        let count = Int32(columns.count)
+        while try rows.step() {
+            encoding.begin()
+            for column in 0..<count {
+                let handle = rows.handle
+                switch sqlite3_column_type(handle, column) {
+                case SQLITE_NULL: encoding.null()
+                case SQLITE_INTEGER: encoding.integer(sqlite3_column_int64(handle, column))
+                case SQLITE_FLOAT: encoding.real(sqlite3_column_double(handle, column))
+                case SQLITE_BLOB:
+                    encoding.text(
+                        UnsafeRawBufferPointer(
+                            start: sqlite3_column_blob(handle, column), count: Int(sqlite3_column_bytes(handle, column))
+                        ), blob: true)
+                default:
+                    encoding.text(
+                        UnsafeRawBufferPointer(
+                            start: sqlite3_column_text(handle, column),
+                            count: Int(sqlite3_column_bytes(handle, column))))
+                }
+            }
+            encoding.bytes.withUnsafeBytes { digest.combine(encoding: $0, sign: 1) }
+        }
+        return digest
+    }
+
+    /// The stored digest (the empty catalog's when none is stored).
+    static func stored(_ db: Database) throws -> CatalogDigest {
+        let data = try Data.fetchOne(db, sql: "SELECT catalog_digest FROM site_state WHERE id = 1")
+        return data.flatMap { CatalogDigest(bytes: $0) } ?? CatalogDigest()
+    }
+}
+
+/// One writable connection's digest delta; SQLite calls it only on that connection's thread, one call at
+/// a time (GRDB serializes the writer).
+private final class DigestKeeper: @unchecked Sendable {
+    var delta = CatalogDigest()
+    var encoding = RowEncoding()
+
+    static func from(_ context: OpaquePointer?) -> DigestKeeper {
+        Unmanaged<DigestKeeper>.fromOpaque(sqlite3_user_data(context)!).takeUnretainedValue()
+    }
+
+    /// `sumsync_digest(sign, columns…)`.
+    func record(_ count: Int32, _ values: UnsafeMutablePointer<OpaquePointer?>?) {
+        guard let values, count > 1 else { return }
+        let sign = sqlite3_value_int64(values[0]) < 0 ? -1 : 1
+        encoding.begin()
+        for index in 1..<Int(count) {
+            let value = values[index]
+            switch sqlite3_value_type(value) {
+            case SQLITE_NULL: encoding.null()
+            case SQLITE_INTEGER: encoding.integer(sqlite3_value_int64(value))
+            case SQLITE_FLOAT: encoding.real(sqlite3_value_double(value))
+            case SQLITE_BLOB:
+                encoding.text(
+                    UnsafeRawBufferPointer(start: sqlite3_value_blob(value), count: Int(sqlite3_value_bytes(value))),
+                    blob: true)
+            default:
+                encoding.text(
+                    UnsafeRawBufferPointer(start: sqlite3_value_text(value), count: Int(sqlite3_value_bytes(value))))
+            }
+        }
+        encoding.bytes.withUnsafeBytes { delta.combine(encoding: $0, sign: sign) }
+    }
+
+    /// `sumsync_digest_fold(stored)`: the stored state (or zero) plus the delta, which starts over.
+    func fold(_ context: OpaquePointer?, _ stored: OpaquePointer?) {
+        var digest = CatalogDigest()
+        if sqlite3_value_type(stored) == SQLITE_BLOB, let blob = sqlite3_value_blob(stored),
+            let parsed = CatalogDigest(
+                bytes: UnsafeRawBufferPointer(start: blob, count: Int(sqlite3_value_bytes(stored))))
+        {
+            digest = parsed
+        }
+        digest.combine(delta)
+        delta = CatalogDigest()
+        digest.bytes.withUnsafeBytes { bytes in
+            sqlite3_result_blob(context, bytes.baseAddress, Int32(bytes.count), rawTransient)
+        }
+    }
+}
