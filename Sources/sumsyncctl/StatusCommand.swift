@@ -27,13 +27,14 @@ struct StatusCommand: AsyncParsableCommand {
             if status.stale { state += " (stale)" }
             return [
                 status.site, status.parent ?? "-", state, "v\(status.catalogVersion)", "\(status.updates)",
-                status.lag == 0 ? "0" : "\(status.lag) behind", status.link.rawValue, status.lastSuccess ?? "never",
+                status.lag == 0 ? "0" : "\(status.lag) behind", status.link.rawValue,
+                status.verified.map { $0 ? "yes" : "NO" } ?? "unverified", status.lastSuccess ?? "never",
                 status.nextSync ?? "", status.lastError ?? "",
             ]
         }
         Table.print(
             header: [
-                "SITE", "PARENT", "STATE", "CATALOG", "UPDATES", "LAG", "LINK", "LAST SUCCESS", "NEXT SYNC",
+                "SITE", "PARENT", "STATE", "CATALOG", "UPDATES", "LAG", "LINK", "VERIFIED", "LAST SUCCESS", "NEXT SYNC",
                 "LAST ERROR",
             ],
             rows: rows
@@ -47,6 +48,12 @@ struct StatusCommand: AsyncParsableCommand {
                 expires < Date()
                     ? "Certificate of \(status.site) expired on \(text): issue a new one (sumsyncctl pki issue)."
                     : "Certificate of \(status.site) expires on \(text): issue a new one (sumsyncctl pki issue).")
+        }
+        if report.sites.allSatisfy({ $0.verified == nil }) {
+            print("Catalogs are unverified in this hierarchy: no [hierarchy] catalog-key (docs/security.md).")
+        }
+        for status in report.sites where status.verified == false {
+            print("Catalog of \(status.site) not verified: \(status.verifyError ?? status.lastError ?? "never checked").")
         }
         for link in report.insecureLinks ?? [] {
             print(
