@@ -176,7 +176,9 @@ let package = Package(
         // sumsyncd or sumsyncctl.
         .target(
             name: "SumsyncTestSupport",
-            dependencies: ["SumsyncModel", "SumsyncFormats", "SumsyncStore"]
+            dependencies: [
+                "SumsyncModel", "SumsyncFormats", "SumsyncStore", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "sumsyncd",
@@ -210,6 +212,7 @@ let package = Package(
                 "SumsyncModel",
                 "SumsyncStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

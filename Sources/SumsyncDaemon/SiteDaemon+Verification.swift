@@ -15,7 +15,7 @@ extension SiteDaemon {
         guard role.parent == nil, let catalogKey = settings.catalogKey else { return trust }
         guard let path = settings.catalogSigningKeyFile else {
             throw DaemonError(
-                errno: ENOKEY,
+                errno: EINVAL,
                 "the hierarchy verifies catalogs ([hierarchy] catalog-key), so the top-level site signs them: pass the private key as the credential catalog-signing.key (LoadCredential=catalog-signing.key:/etc/sumsync/catalog.key) or set [hierarchy] catalog-signing-key; make one with `sumsyncctl keygen --output catalog.key`"
             )
         }
@@ -23,7 +23,7 @@ extension SiteDaemon {
         do {
             seed = try KeyArmor.read(path, kind: .privateKey, what: "catalog signing key")
         } catch {
-            throw DaemonError(errno: EACCES, "cannot read the catalog signing key: \(error.message)")
+            throw DaemonError(errno: EINVAL, "cannot read the catalog signing key: \(error.message)")
         }
         guard let publicKey = CatalogRoot.publicKey(ofSeed: seed) else {
             throw DaemonError(errno: EINVAL, "\(path) holds no valid Ed25519 private key")

@@ -20,9 +20,10 @@ package enum CatalogState {
     // MARK: The per-connection delta
 
     /// Registers the digest's SQL functions on a writable connection (from `prepareDatabase`).
-    static func register(_ db: Database) throws {
+    static func register(_ db: Database, keeps: Bool = true) throws {
         let keeper = Unmanaged.passRetained(DigestKeeper()).toOpaque()
         let flags = SQLITE_UTF8
+        db.add(function: DatabaseFunction("sumsync_digest_kept", argumentCount: 0, pure: true) { _ in keeps })
         var code = sqlite3_create_function_v2(
             db.sqliteConnection, "sumsync_digest", Int32(columns.count + 1), flags, keeper,
             { context, count, values in DigestKeeper.from(context).record(count, values) }, nil, nil,
@@ -46,6 +47,7 @@ package enum CatalogState {
         let new = columns.map { "NEW.\($0)" }.joined(separator: ", ")
         let old = columns.map { "OLD.\($0)" }.joined(separator: ", ")
         let digested = columns.dropFirst().joined(separator: ", ")
+        guard try Bool.fetchOne(db, sql: "SELECT sumsync_digest_kept()") ?? true else { return }
         try db.execute(
             sql: """
                 CREATE TEMP TRIGGER IF NOT EXISTS sumsync_digest_insert AFTER INSERT ON main.updates

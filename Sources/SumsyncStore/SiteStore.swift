@@ -23,7 +23,9 @@ public final class SiteStore: Sendable {
     let trustBox = Mutex<CatalogTrust?>(nil)
 
     /// Opens (creating and migrating when writable) the database at `path`.
-    public init(path: String, readOnly: Bool = false) throws(StoreError) {
+    /// `keepsDigest: false` (only `sumsync-bench digest-cost`, to measure what keeping it costs): no
+    /// triggers keep the state digest, which then goes stale.
+    public init(path: String, readOnly: Bool = false, keepsDigest: Bool = true) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.readonly = readOnly
@@ -40,7 +42,7 @@ public final class SiteStore: Sendable {
                         "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 32768; PRAGMA journal_size_limit = 67108864"
                 )
                 // The state digest's functions (its triggers are made by the first sync).
-                try CatalogState.register(db)
+                try CatalogState.register(db, keeps: keepsDigest)
             }
         }
         if readOnly, !FileManager.default.fileExists(atPath: path) {

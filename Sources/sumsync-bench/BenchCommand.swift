@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsync-bench",
         abstract: "Development tools: generate realistic catalogs for the demo and benchmarks.",
-        subcommands: [Generate.self, ApplyFeed.self, WriteFeed.self]
+        subcommands: [Generate.self, ApplyFeed.self, WriteFeed.self, DigestCost.self]
     )
 
     struct Generate: ParsableCommand {
@@ -78,5 +78,44 @@ struct BenchCommand: AsyncParsableCommand {
         func run() throws {
             print(try ChangeStreamBenchmark.write(database: database, since: since, feed: feed))
         }
+    }
+}
+
+extension BenchCommand {
+    /// What keeping the state digest costs: the same first sync and delta, in this process, once without
+    /// the digest's triggers and once with them, alternating, in fresh databases.
+    struct DigestCost: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "digest-cost",
+            abstract: "Time a first sync and a delta with and without the state digest's triggers."
+        )
+
+        @Option(help: "The full catalog.") var catalog: String
+        @Option(help: "The catalog after the changes.") var changed: String
+        @Option(help: "A scratch folder.") var folder: String
+        @Option(help: "Rounds of each.") var rounds = 2
+
+        func run() async throws {
+            var first: [Bool: [Double]] = [:]
+            var delta: [Bool: [Double]] = [:]
+            for round in 0..<rounds {
+                for keeps in round % 2 == 0 ? [false, true] : [true, false] {
+                    let (f, d) = try await DigestBenchmark.run(
+                        catalog: catalog, changed: changed, folder: folder + "/r\(round)-\(keeps)", keepsDigest: keeps)
+                    first[keeps, default: []].append(f)
+                    delta[keeps, default: []].append(d)
+                    print(
+                        "round \(round + 1), digest \(keeps ? "kept" : "off"): first sync \(ms(f)) ms, delta \(ms(d)) ms"
+                    )
+                }
+            }
+            let best = { (values: [Double]?) in values?.min() ?? 0 }
+            let (f0, f1, d0, d1) = (best(first[false]), best(first[true]), best(delta[false]), best(delta[true]))
+            print(
+                "digest cost (best of \(rounds)): first sync \(ms(f1)) vs \(ms(f0)) ms = \(String(format: "%.3f", f1 / f0)) x (target <= 1.10); delta +\(ms(d1 - d0)) ms (\(ms(d1)) vs \(ms(d0)) ms; target <= 15 ms)"
+            )
+        }
+
+        private func ms(_ seconds: Double) -> String { String(format: "%.0f", seconds * 1_000) }
     }
 }

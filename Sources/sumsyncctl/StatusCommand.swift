@@ -53,7 +53,8 @@ struct StatusCommand: AsyncParsableCommand {
             print("Catalogs are unverified in this hierarchy: no [hierarchy] catalog-key (docs/security.md).")
         }
         for status in report.sites where status.verified == false {
-            print("Catalog of \(status.site) not verified: \(status.verifyError ?? status.lastError ?? "never checked").")
+            print(
+                "Catalog of \(status.site) not verified: \(status.verifyError ?? status.lastError ?? "never checked").")
         }
         for link in report.insecureLinks ?? [] {
             print(
