@@ -41,6 +41,8 @@ extension SiteDaemon {
             store.setCatalogTrust(trust)
             do {
                 try await store.sealCurrentVersion()
+                // Streams written before may lack the root a reload just made the children require.
+                await feeds.clear()
             } catch {
                 logger.error("Cannot sign the root of the current catalog version: \(error)")
             }

@@ -109,6 +109,8 @@ package struct ChangeApplier: Sendable {
                 try accepts?(parsed, versionBefore)
                 header = parsed
                 firstSnapshot = parsed.full && !anyStored && versionBefore == 0
+                // A full snapshot's digest is worked out from the final rows (see below), not kept by triggers.
+                if parsed.full { try CatalogState.suspend(db) }
                 takesSupersedence = firstSnapshot && parsed.supersededBy == true
                 if firstSnapshot {
                     try SiteStore.setFirstSyncCache(db)
@@ -219,6 +221,8 @@ package struct ChangeApplier: Sendable {
                 try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: true)
                 phases.mark("supersedence")
             }
+            try CatalogState.rebuild(db)
+            phases.mark("digest")
             var counts = ChangeCounts()
             counts.new = upserts
             let (version, _) = try ChangeLog.commit(db, counts: counts, version: header.to, logged: false)

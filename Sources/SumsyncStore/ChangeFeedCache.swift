@@ -139,6 +139,13 @@ package actor ChangeFeedCache {
         }
     }
 
+    /// Drops every stream written so far (after a reload signed the current version's root: streams
+    /// written before carry none).
+    package func clear() {
+        for feed in ready.values { Self.remove(feed.path) }
+        ready = [:]
+    }
+
     /// Drops (and unlinks) streams of another catalog version or older than ``keep``; a file being
     /// served stays readable through its open descriptor.
     private func prune(version: Int) {

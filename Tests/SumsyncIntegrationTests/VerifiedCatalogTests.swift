@@ -7,8 +7,10 @@ import Testing
 @Suite("verified catalogs", .serialized)
 struct VerifiedCatalogTests {
     /// A fixture whose hierarchy has a catalog key made by `sumsyncctl keygen --catalog`.
-    static func verifiedTree(_ label: String, codes: [(String, String?)]) throws -> HierarchyFixture {
-        let tree = try HierarchyFixture(label: label, codes: codes, sync: "retry-interval = \"2s\"")
+    static func verifiedTree(_ label: String, codes: [(String, String?)], sync: String = "") throws
+        -> HierarchyFixture
+    {
+        let tree = try HierarchyFixture(label: label, codes: codes, sync: "retry-interval = \"2s\"\n\(sync)")
         let key = tree.folder.appendingPathComponent("catalog.key").path
         let made = try CLI.run(["keygen", "--catalog", "--output", key])
         guard made.status == 0 else { throw TestFailure("keygen: \(made.stderr)") }
@@ -129,7 +131,11 @@ struct VerifiedCatalogTests {
         "a primary whose database is changed behind its back: its secondary refuses, verify exits 1, sync --full repairs"
     )
     func tamperedPrimaryDatabase() async throws {
-        let tree = try Self.verifiedTree("tampered-db", codes: [("CAS", nil), ("PR1", "CAS"), ("SE1", "PR1")])
+        let tree = try Self.verifiedTree(
+            "tampered-db", codes: [("CAS", nil), ("PR1", "CAS"), ("SE1", "PR1")], sync: "verify-schedule = \"every 2s\"")
+        let alerts = tree.folder.appendingPathComponent("alerts").path
+        tree.hierarchy.extraTables = "[alerts]\non-failure = \"echo $SUMSYNC_SITE_CODE $SUMSYNC_SYNC_TRIGGER >> \(alerts)\""
+        try tree.hierarchy.write()
         try tree.writeCatalog((1...150).map { catalogLine($0) })
         try await tree.startAll()
         #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)
@@ -156,6 +162,13 @@ struct VerifiedCatalogTests {
         #expect(try tree.updates("SE1") == clean)
         try await waitUntil("SE1 shows verified false") {
             try Self.sites(tree, at: "SE1").first?["verified"] as? Bool == false
+        }
+        // PR1's own scheduled self-check finds it too: logged at err, status, and the on-failure alert.
+        try await waitUntil("PR1's self-check fails and alerts") {
+            let alerted = (try? String(contentsOfFile: alerts, encoding: .utf8)) ?? ""
+            let verified = try Self.sites(tree, at: "PR1").first?["verified"] as? Bool
+            return tree.daemons["PR1"]!.log.contains("Catalog self-check failed") && alerted.contains("PR1 verify")
+                && verified == false
         }
         // PR1 mirrors its parent again; then the secondary takes it.
         #expect(try tree.ctl("PR1", ["sync", "--full", "--wait"]).status == 0)
