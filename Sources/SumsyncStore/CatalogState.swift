@@ -37,7 +37,7 @@ package enum CatalogState {
         code = sqlite3_create_function_v2(
             db.sqliteConnection, "sumsync_digest_reset", 0, flags, keeper,
             { context, _, _ in
-                DigestKeeper.from(context).delta = CatalogDigest()
+                DigestKeeper.from(context).reset()
                 sqlite3_result_null(context)
             }, nil, nil, nil)
         guard code == SQLITE_OK else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
@@ -171,9 +171,35 @@ private final class ParallelDigest: Sendable {
 
 /// One writable connection's digest delta; SQLite calls it only on that connection's thread, one call at
 /// a time (GRDB serializes the writer).
+///
+/// The trigger only encodes the row; batches of encodings are hashed on other threads while the sync
+/// goes on writing (the element function is most of the cost), and ``takeDelta()`` adds them up.
 private final class DigestKeeper: @unchecked Sendable {
-    var delta = CatalogDigest()
-    var encoding = RowEncoding()
+    /// Rows added (index 0) and removed (1), encoded back to back, each ending at its offset in `ends`.
+    private var pending = [RowEncoding(), RowEncoding()]
+    private var ends: [[Int]] = [[], []]
+    private var hashing = [ParallelDigest(), ParallelDigest()]
+    static let batchRows = 256
+
+    /// Forgets the delta (a transaction that rolled back left it).
+    func reset() {
+        _ = takeDelta()
+    }
+
+    /// The delta since the last call: what was added less what was removed.
+    func takeDelta() -> CatalogDigest {
+        for side in 0..<2 { flush(side) }
+        var delta = hashing[0].finish()
+        delta.combine(hashing[1].finish(), sign: -1)
+        hashing = [ParallelDigest(), ParallelDigest()]
+        return delta
+    }
+
+    private func flush(_ side: Int) {
+        hashing[side].submit(pending[side].bytes, ends: ends[side])
+        pending[side].begin()
+        ends[side].removeAll(keepingCapacity: true)
+    }
 
     static func from(_ context: OpaquePointer?) -> DigestKeeper {
         Unmanaged<DigestKeeper>.fromOpaque(sqlite3_user_data(context)!).takeUnretainedValue()
@@ -182,8 +208,10 @@ private final class DigestKeeper: @unchecked Sendable {
     /// `sumsync_digest(sign, columns…)`.
     func record(_ count: Int32, _ values: UnsafeMutablePointer<OpaquePointer?>?) {
         guard let values, count > 1 else { return }
-        let sign = sqlite3_value_int64(values[0]) < 0 ? -1 : 1
-        encoding.begin()
+        let side = sqlite3_value_int64(values[0]) < 0 ? 1 : 0
+        var encoding = pending[side]
+        pending[side] = RowEncoding(capacity: 0)
+        defer { pending[side] = encoding }
         for index in 1..<Int(count) {
             let value = values[index]
             switch sqlite3_value_type(value) {
@@ -199,7 +227,12 @@ private final class DigestKeeper: @unchecked Sendable {
                     UnsafeRawBufferPointer(start: sqlite3_value_text(value), count: Int(sqlite3_value_bytes(value))))
             }
         }
-        encoding.bytes.withUnsafeBytes { delta.combine(encoding: $0, sign: sign) }
+        ends[side].append(encoding.bytes.count)
+        if ends[side].count == Self.batchRows {
+            pending[side] = encoding
+            flush(side)
+            encoding = pending[side]
+        }
     }
 
     /// `sumsync_digest_fold(stored)`: the stored state (or zero) plus the delta, which starts over.
@@ -211,8 +244,7 @@ private final class DigestKeeper: @unchecked Sendable {
         {
             digest = parsed
         }
-        digest.combine(delta)
-        delta = CatalogDigest()
+        digest.combine(takeDelta())
         digest.bytes.withUnsafeBytes { bytes in
             sqlite3_result_blob(context, bytes.baseAddress, Int32(bytes.count), rawTransient)
         }

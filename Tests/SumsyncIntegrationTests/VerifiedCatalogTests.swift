@@ -132,9 +132,11 @@ struct VerifiedCatalogTests {
     )
     func tamperedPrimaryDatabase() async throws {
         let tree = try Self.verifiedTree(
-            "tampered-db", codes: [("CAS", nil), ("PR1", "CAS"), ("SE1", "PR1")], sync: "verify-schedule = \"every 2s\"")
+            "tampered-db", codes: [("CAS", nil), ("PR1", "CAS"), ("SE1", "PR1")], sync: "verify-schedule = \"every 2s\""
+        )
         let alerts = tree.folder.appendingPathComponent("alerts").path
-        tree.hierarchy.extraTables = "[alerts]\non-failure = \"echo $SUMSYNC_SITE_CODE $SUMSYNC_SYNC_TRIGGER >> \(alerts)\""
+        tree.hierarchy.extraTables =
+            "[alerts]\non-failure = \"echo $SUMSYNC_SITE_CODE $SUMSYNC_SYNC_TRIGGER >> \(alerts)\""
         try tree.hierarchy.write()
         try tree.writeCatalog((1...150).map { catalogLine($0) })
         try await tree.startAll()
