@@ -182,6 +182,51 @@ struct VerifiedCatalogTests {
         }
     }
 
+    @Test(
+        "a site bundle's root verifies with the exporter's catalog key in trusted-keys; the disconnected top signs its own; an untrusted root is refused"
+    )
+    func bundleRootsVerify() async throws {
+        let fixture = try BundleFixture(label: "verified-bundle")
+        for (tree, name) in [(fixture.source, "src"), (fixture.target, "dst")] {
+            let key = fixture.path("\(name)-catalog.key")
+            let made = try CLI.run(["keygen", "--catalog", "--output", key])
+            #expect(made.status == 0, "\(made.stderr)")
+            tree.hierarchy.hierarchyExtra = "catalog-key = \"\(key).pub\"\ncatalog-signing-key = \"\(key)\""
+        }
+        let trusting = { (keys: [String]) in
+            "disconnected = true\ntrusted-keys = [\(keys.map { "\"\($0)\"" }.joined(separator: ", "))]"
+        }
+        fixture.target.hierarchy.upstream = trusting([fixture.key + ".pub", fixture.path("src-catalog.key.pub")])
+        try fixture.source.hierarchy.write()
+        try fixture.target.hierarchy.write()
+        try await fixture.source.startAll()
+        try await fixture.target.startAll()
+        try fixture.syncSource((1...120).map { catalogLine($0) })
+        let imported = try fixture.importBundle(try fixture.export("full.bundle"))
+        #expect(imported.status == 0, "\(imported.stderr)")
+        try await fixture.target.waitForConvergence(version: 1)
+        try await waitUntil("TOP and BR1 verified under the disconnected hierarchy's own key") {
+            try Self.sites(fixture.target, at: "TOP").allSatisfy { $0["verified"] as? Bool == true }
+        }
+        let sourceDigest = try Self.sites(fixture.source, at: "CAS").first?["digest"] as? String
+        let targetSites = try Self.sites(fixture.target, at: "TOP")
+        #expect(sourceDigest != nil && targetSites.allSatisfy { $0["digest"] as? String == sourceDigest })
+        // TOP's root is its own (its config's catalog key checks it), not the exporter's.
+        let check = try fixture.target.ctl("TOP", ["verify", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any]
+        #expect(check.status == 0 && object?["valid"] as? Bool == true, "\(check.stdout)")
+
+        // Without the exporter's catalog key among trusted-keys, the next bundle's root is refused.
+        fixture.target.hierarchy.upstream = trusting([fixture.key + ".pub"])
+        try fixture.target.hierarchy.write()
+        fixture.target.daemons["TOP"]!.signal(SIGHUP)
+        try await waitUntil("TOP reloaded") { fixture.target.daemons["TOP"]!.log.contains("Configuration reloaded") }
+        try fixture.syncSource((1...125).map { catalogLine($0) })
+        let refused = try fixture.importBundle(try fixture.export("delta.bundle", ["--since", "1"]))
+        #expect(refused.status != 0 && refused.stderr.contains("its catalog does not verify"), "\(refused.stderr)")
+        #expect(try fixture.target.version("TOP") == 1)
+    }
+
     @Test("without a catalog key the hierarchy runs unverified, and status says so")
     func unverifiedHierarchy() async throws {
         let tree = try HierarchyFixture(label: "unverified", codes: [("CAS", nil), ("PR1", "CAS")])
