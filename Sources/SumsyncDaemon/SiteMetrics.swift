@@ -51,6 +51,9 @@ package final class SiteMetrics: Sendable {
     func refresh(store: SiteStore) {
         let version = (try? store.catalogVersion()) ?? 0
         Gauge(label: "sumsync_catalog_version", factory: factory).record(version)
+        if store.catalogTrust?.isVerified == true, let trust = try? store.catalogTrustState() {
+            Gauge(label: "sumsync_catalog_verified", factory: factory).record(trust.verified == true ? 1 : 0)
+        }
         let stale = countedVersion.withLock { counted in
             defer { counted = version }
             return counted != version

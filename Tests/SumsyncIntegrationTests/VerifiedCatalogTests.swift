@@ -83,6 +83,12 @@ struct VerifiedCatalogTests {
             kill(proxy.processIdentifier, SIGKILL)
             proxy.waitUntilExit()
         }
+        let metricsPort = TestEnvironment.freePort()
+        tree.hierarchy.sites[1].extra = "metrics-listen = \"127.0.0.1:\(metricsPort)\""
+        try tree.hierarchy.write()
+        let verifiedMetric = {
+            try MonitoringTests().parse(try await MonitoringTests().scrape(metricsPort))["sumsync_catalog_verified{}"]
+        }
         // PR1 reaches its parent through the proxy: its own copy of the config names the proxy as CAS.
         var viaProxy = tree.hierarchy
         viaProxy.sites[0].port = proxyPort
@@ -117,6 +123,7 @@ struct VerifiedCatalogTests {
                 && (pr1Status["verify_error"] as? String ?? "").contains("does not verify")
         }
         #expect(pr1.log.contains("Refused the changes from parent CAS"))
+        #expect(try await verifiedMetric() == 0)
 
         // The proxy stops tampering; PR1's retries (backoff up to retry-interval) recover by themselves.
         try "pass".write(to: mode, atomically: true, encoding: .utf8)
@@ -125,6 +132,7 @@ struct VerifiedCatalogTests {
             try Self.sites(tree).allSatisfy { $0["verified"] as? Bool == true && $0["link"] as? String == "healthy" }
         }
         #expect(try tree.updates("PR1") == tree.updates("CAS") && tree.updates("SE1") == tree.updates("CAS"))
+        #expect(try await verifiedMetric() == 1)
     }
 
     @Test(
