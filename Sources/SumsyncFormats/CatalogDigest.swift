@@ -95,7 +95,7 @@ package struct CatalogDigest: Sendable, Equatable {
 package struct RowEncoding: Sendable {
     package private(set) var bytes: [UInt8] = []
 
-    package init(capacity: Int = 4_096) { bytes.reserveCapacity(capacity) }
+    package init() { bytes.reserveCapacity(4_096) }
 
     /// Starts a row.
     package mutating func begin() { bytes.removeAll(keepingCapacity: true) }

@@ -98,24 +98,11 @@ package enum CatalogState {
         var encoding = RowEncoding()
         var ends: [Int] = []
         let count = Int32(columns.count)
+        let handle = rows.handle
         while try rows.step() {
             for column in 0..<count {
-                let handle = rows.handle
-                switch sqlite3_column_type(handle, column) {
-                case SQLITE_NULL: encoding.null()
-                case SQLITE_INTEGER: encoding.integer(sqlite3_column_int64(handle, column))
-                case SQLITE_FLOAT: encoding.real(sqlite3_column_double(handle, column))
-                case SQLITE_BLOB:
-                    encoding.text(
-                        UnsafeRawBufferPointer(
-                            start: sqlite3_column_blob(handle, column), count: Int(sqlite3_column_bytes(handle, column))
-                        ), blob: true)
-                default:
-                    encoding.text(
-                        UnsafeRawBufferPointer(
-                            start: sqlite3_column_text(handle, column),
-                            count: Int(sqlite3_column_bytes(handle, column))))
-                }
+                // A column's value as the trigger's function sees it (`sqlite3_column_value`).
+                encoding.append(sqlite3_column_value(handle, column))
             }
             ends.append(encoding.bytes.count)
             if ends.count == ParallelDigest.batchRows {
@@ -132,6 +119,23 @@ package enum CatalogState {
     static func stored(_ db: Database) throws -> CatalogDigest {
         let data = try Data.fetchOne(db, sql: "SELECT catalog_digest FROM site_state WHERE id = 1")
         return data.flatMap { CatalogDigest(bytes: $0) } ?? CatalogDigest()
+    }
+}
+
+extension RowEncoding {
+    /// Appends one SQLite value, by its storage class.
+    mutating func append(_ value: OpaquePointer?) {
+        switch sqlite3_value_type(value) {
+        case SQLITE_NULL: null()
+        case SQLITE_INTEGER: integer(sqlite3_value_int64(value))
+        case SQLITE_FLOAT: real(sqlite3_value_double(value))
+        case SQLITE_BLOB:
+            text(
+                UnsafeRawBufferPointer(start: sqlite3_value_blob(value), count: Int(sqlite3_value_bytes(value))),
+                blob: true)
+        default:
+            text(UnsafeRawBufferPointer(start: sqlite3_value_text(value), count: Int(sqlite3_value_bytes(value))))
+        }
     }
 }
 
@@ -209,30 +213,10 @@ private final class DigestKeeper: @unchecked Sendable {
     func record(_ count: Int32, _ values: UnsafeMutablePointer<OpaquePointer?>?) {
         guard let values, count > 1 else { return }
         let side = sqlite3_value_int64(values[0]) < 0 ? 1 : 0
-        var encoding = pending[side]
-        pending[side] = RowEncoding(capacity: 0)
-        defer { pending[side] = encoding }
-        for index in 1..<Int(count) {
-            let value = values[index]
-            switch sqlite3_value_type(value) {
-            case SQLITE_NULL: encoding.null()
-            case SQLITE_INTEGER: encoding.integer(sqlite3_value_int64(value))
-            case SQLITE_FLOAT: encoding.real(sqlite3_value_double(value))
-            case SQLITE_BLOB:
-                encoding.text(
-                    UnsafeRawBufferPointer(start: sqlite3_value_blob(value), count: Int(sqlite3_value_bytes(value))),
-                    blob: true)
-            default:
-                encoding.text(
-                    UnsafeRawBufferPointer(start: sqlite3_value_text(value), count: Int(sqlite3_value_bytes(value))))
-            }
-        }
-        ends[side].append(encoding.bytes.count)
-        if ends[side].count == Self.batchRows {
-            pending[side] = encoding
-            flush(side)
-            encoding = pending[side]
-        }
+        // Appended in place (an array element's mutation does not copy it).
+        for index in 1..<Int(count) { pending[side].append(values[index]) }
+        ends[side].append(pending[side].bytes.count)
+        if ends[side].count == Self.batchRows { flush(side) }
     }
 
     /// `sumsync_digest_fold(stored)`: the stored state (or zero) plus the delta, which starts over.

@@ -23,9 +23,13 @@ public final class SiteStore: Sendable {
     let trustBox = Mutex<CatalogTrust?>(nil)
 
     /// Opens (creating and migrating when writable) the database at `path`.
+    public convenience init(path: String, readOnly: Bool = false) throws(StoreError) {
+        try self.init(path: path, readOnly: readOnly, keepsDigest: true)
+    }
+
     /// `keepsDigest: false` (only `sumsync-bench digest-cost`, to measure what keeping it costs): no
     /// triggers keep the state digest, which then goes stale.
-    public init(path: String, readOnly: Bool = false, keepsDigest: Bool = true) throws(StoreError) {
+    package init(path: String, readOnly: Bool, keepsDigest: Bool) throws(StoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.readonly = readOnly

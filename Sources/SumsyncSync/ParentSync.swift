@@ -29,31 +29,25 @@ package struct ParentSync {
     package func run(id: String, full: Bool = false, progress: SyncProgress) async throws(SyncError)
         -> SyncEngine.Outcome
     {
-        do {
-            return try await pull(id: id, full: full, retryingFull: false, progress: progress)
-        } catch let refusal as CatalogRefusal {
-            let version = (try? store.catalogVersion()) ?? 0
-            logRefusal(refusal, version: version, full: full)
-            if !full {
-                do {
-                    return try await pull(id: id, full: false, retryingFull: true, progress: progress)
-                } catch let again as CatalogRefusal {
-                    logRefusal(again, version: version, full: true)
-                    return try refused(again, version: version)
-                } catch let error as SyncError {
-                    throw error
-                } catch {
-                    throw SyncError("\(error)")
-                }
+        var retryingFull = false
+        while true {
+            do {
+                return try await pull(id: id, full: full, retryingFull: retryingFull, progress: progress)
+            } catch let refusal as CatalogRefusal {
+                let version = (try? store.catalogVersion()) ?? 0
+                let snapshot = full || retryingFull
+                logRefusal(refusal, version: version, full: snapshot)
+                if snapshot { return try refused(refusal, version: version) }
+                retryingFull = true
+            } catch let error as SyncError {
+                throw error
+            } catch {
+                throw SyncError("\(error)")
             }
-            return try refused(refusal, version: version)
-        } catch let error as SyncError {
-            throw error
-        } catch {
-            throw SyncError("\(error)")
         }
     }
 
+    /// `full`: the refused stream was a full snapshot (nothing else to try).
     private func logRefusal(_ refusal: CatalogRefusal, version: Int, full: Bool) {
         logger.error(
             "Refused the \(full ? "full snapshot" : "changes") from parent \(parent.code): \(refusal.reason); nothing was applied\(full ? "" : ", pulling the full snapshot instead").",

@@ -14,7 +14,7 @@ public enum DigestBenchmark {
         try? FileManager.default.removeItem(atPath: folder)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let store = try SiteStore(path: folder + "/site.sqlite", keepsDigest: keepsDigest)
+        let store = try SiteStore(path: folder + "/site.sqlite", readOnly: false, keepsDigest: keepsDigest)
         let cache = CatalogIndexCache(stateDirectory: folder)
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
         var times: [Double] = []

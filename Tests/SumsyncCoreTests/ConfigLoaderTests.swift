@@ -3,6 +3,7 @@ import Testing
 
 @testable import SumsyncConfig
 @testable import SumsyncModel
+@testable import SumsyncSync
 
 /// Broken configs, each with the message the admin must see.
 @Suite("hierarchy config")
@@ -324,5 +325,72 @@ struct ConfigLoaderTests {
             + "[[site]]\ncode = \"bad\"\nurl = \"http://h:1\"\n"
         #expect(throws: ConfigError.self) { try load(text) }
         do { _ = try load(text) } catch { #expect(error.issues.count >= 3) }
+    }
+}
+
+/// `[hierarchy] catalog-key` / `catalog-signing-key` and `[sync] verify-schedule`: docs/security.md.
+@Suite("hierarchy config: verified catalogs")
+struct CatalogKeyConfigTests {
+    static let folder = ConfigLoaderTests.folder
+
+    func load(_ hierarchy: String, sync: String = "", credentials: String? = nil) throws(ConfigError)
+        -> HierarchyConfig
+    {
+        _ = Self.keys  // the key files the configs name
+        let text =
+            ConfigLoaderTests.header.replacingOccurrences(
+                of: "key-file = \"hierarchy.key\"\n", with: "key-file = \"hierarchy.key\"\n\(hierarchy)\n")
+            + (sync.isEmpty ? "" : "[sync]\n\(sync)\n") + ConfigLoaderTests.cas + ConfigLoaderTests.pr1
+        return try ConfigLoader(credentialsDirectory: credentials).parse(text, file: ConfigLoaderTests.file)
+    }
+
+    /// A real key pair from `sumsyncctl keygen`'s code.
+    static let keys: (private: String, public: String) = {
+        let path = folder.appendingPathComponent("catalog.key").path
+        if !FileManager.default.fileExists(atPath: path) {
+            try! BundleSigningKey.generate().write(to: path, purpose: "catalog")
+        }
+        try! Data("not a key\n".utf8).write(to: folder.appendingPathComponent("garbage.pub"))
+        return (path, path + ".pub")
+    }()
+
+    @Test func keysAndScheduleAreRead() throws {
+        let config = try load(
+            "catalog-key = \"catalog.key.pub\"\ncatalog-signing-key = \"catalog.key\"",
+            sync: "verify-schedule = \"daily\"")
+        #expect(config.hierarchy.catalogKey?.count == 32 && config.hierarchy.catalogKeyFile == Self.keys.public)
+        #expect(config.hierarchy.catalogSigningKeyFile == Self.keys.private)
+        #expect(config.sync.verifySchedule == "daily")
+        #expect(try load("").sync.verifySchedule == "weekly" && load("").hierarchy.catalogKey == nil)
+        #expect(try load("", sync: "verify-schedule = \"off\"").sync.verifySchedule == nil)
+        // The credential wins over the configured path.
+        let credentials = Self.folder.appendingPathComponent("catalog-creds")
+        try FileManager.default.createDirectory(at: credentials, withIntermediateDirectories: true)
+        try? FileManager.default.copyItem(
+            atPath: Self.keys.private, toPath: credentials.appendingPathComponent("catalog-signing.key").path)
+        let fromCredential = try load(
+            "catalog-key = \"catalog.key.pub\"\ncatalog-signing-key = \"elsewhere.key\"", credentials: credentials.path)
+        #expect(fromCredential.hierarchy.catalogSigningKeyFile?.hasSuffix("catalog-creds/catalog-signing.key") == true)
+    }
+
+    static let broken: [(String, String, String, String)] = [
+        ("missing catalog key file", "catalog-key = \"nowhere.pub\"", "", "hierarchy.catalog-key"),
+        ("not a key", "catalog-key = \"garbage.pub\"", "", "hierarchy.catalog-key"),
+        ("a private key as catalog key", "catalog-key = \"catalog.key\"", "", "hierarchy.catalog-key"),
+        (
+            "signing key without catalog key", "catalog-signing-key = \"catalog.key\"", "",
+            "every site needs its public half as catalog-key"
+        ),
+        ("bad verify schedule", "", "verify-schedule = \"sometimes\"", "sync.verify-schedule"),
+    ]
+
+    @Test(arguments: broken)
+    func rejects(kind: String, hierarchy: String, sync: String, expected: String) {
+        do {
+            _ = try load(hierarchy, sync: sync)
+            Issue.record("\(kind): accepted")
+        } catch {
+            #expect(error.description.contains(expected), "\(kind): got \(error.description)")
+        }
     }
 }
