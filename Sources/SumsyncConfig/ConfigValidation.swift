@@ -207,6 +207,10 @@ package struct ConfigValidation {
         if let span = reader.positiveTimeSpan("retry-interval") { settings.retryInterval = span }
         if let span = reader.timeSpan("randomized-delay") { settings.randomizedDelay = span }
         if let span = reader.positiveTimeSpan("stale-after") { settings.staleAfter = span }
+        if let span = reader.timeSpan("purge-expired-after") {
+            settings.purgeExpiredAfter = span.seconds == 0 ? nil : span
+        }
+        if let span = reader.positiveTimeSpan("history-retention") { settings.historyRetention = span }
         if let products = reader.strings("products") { settings.products = products }
         if let classifications = reader.strings("classifications") {
             let known = Classification.all + (advisories ? Classification.rpmTypes : [])

@@ -23,6 +23,9 @@ public enum ControlProtocol {
     public static let syncPath = "/v1/sync"
     /// `GET /v1/status`: this site and its descendants, `{"sites":[…]}`.
     public static let statusPath = "/v1/status"
+    /// `POST /v1/purge?wait=true|false`: a sync with trigger `purge` (top-level site only); answers like
+    /// `POST /v1/sync`.
+    public static let purgePath = "/v1/purge"
     /// `POST /v1/import?path=ABSOLUTE_PATH&force=true|false`: import a signed bundle; answers like
     /// `POST /v1/sync?wait=true`.
     public static let importPath = "/v1/import"
@@ -79,6 +82,7 @@ extension ControlProtocol {
         public var expired: Int?
         public var superseded: Int?
         public var removed: Int?
+        public var purged: Int?
         public var unchanged: Int?
         public var error: String?
         /// How long the sync took, in seconds (finished events).
@@ -114,6 +118,7 @@ extension ControlProtocol {
             expired = outcome.counts.expired
             superseded = outcome.counts.superseded
             removed = outcome.counts.removed
+            purged = outcome.counts.purged
             unchanged = outcome.counts.unchanged
             durationSeconds =
                 Double(outcome.duration.components.seconds) + Double(outcome.duration.components.attoseconds) / 1e18
@@ -121,7 +126,7 @@ extension ControlProtocol {
 
         enum CodingKeys: String, CodingKey {
             case event, queued, running, phase, processed, total, rate, line, result, new, revised, expired,
-                superseded, removed, unchanged, error
+                superseded, removed, purged, unchanged, error
             case syncID = "sync_id"
             case etaSeconds = "eta_seconds"
             case durationSeconds = "duration_seconds"

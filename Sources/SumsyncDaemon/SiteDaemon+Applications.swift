@@ -89,6 +89,9 @@ extension SiteDaemon {
         router.get(RouterPath(ControlProtocol.statusPath)) { _, _ -> Response in
             try JSONResponse.make(StatusReport(sites: await self.statuses(), insecureLinks: await self.insecureLinks()))
         }
+        router.post(RouterPath(ControlProtocol.purgePath)) { request, _ -> Response in
+            try await self.handlePurgeRequest(request)
+        }
         router.post(RouterPath(ControlProtocol.importPath)) { request, _ -> Response in
             try await self.handleImportRequest(request)
         }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 import SumsyncControl
+import SumsyncModel
 
 extension SiteDaemon {
     /// `POST /v1/sync?full=true&wait=true`: request a sync; with `wait`, stream its progress as NDJSON
@@ -12,7 +13,33 @@ extension SiteDaemon {
         if await isDisconnectedTop {
             throw HTTPError(.conflict, message: await disconnectedNotice)
         }
-        guard let answer = await requestSync(trigger: .manual, full: full, source: "sumsyncctl") else {
+        return try await startSync(trigger: .manual, full: full, wait: wait)
+    }
+
+    /// `POST /v1/purge?wait=true`: a sync with trigger `purge` at the top-level site.
+    nonisolated func handlePurgeRequest(_ request: Request) async throws -> Response {
+        let wait = request.uri.queryParameters.get("wait").map { $0 == "true" || $0 == "1" } ?? false
+        let config = await self.config
+        if let parent = config.site(site)?.parent {
+            throw HTTPError(
+                .conflict,
+                message:
+                    "\(site) is a child site: the top-level site purges, and its purges reach \(site) through \(parent) as removals"
+            )
+        }
+        if await isDisconnectedTop {
+            throw HTTPError(
+                .conflict,
+                message: "\(await disconnectedNotice) It purges when it imports a catalog bundle.")
+        }
+        guard config.sync.purgeExpiredAfter != nil else {
+            throw HTTPError(.conflict, message: "[sync] purge-expired-after is \"0\": this site never purges")
+        }
+        return try await startSync(trigger: .purge, full: false, wait: wait)
+    }
+
+    private nonisolated func startSync(trigger: SyncTrigger, full: Bool, wait: Bool) async throws -> Response {
+        guard let answer = await requestSync(trigger: trigger, full: full, source: "sumsyncctl") else {
             throw HTTPError(.serviceUnavailable, message: "the daemon is stopping; no sync was started")
         }
         let accepted: ControlProtocol.SyncEvent

@@ -119,6 +119,8 @@ extension SiteDaemon {
         )
         status.verified = trust.verified
         status.digest = trust.digest
+        status.dbBytes = store.databaseBytes()
+        status.expiredHeld = try? store.expiredHeld()
         if trust.verified == false {
             status.verifyError = trust.error
             // What came over the link from the parent did not verify: the link is marked.

@@ -10,6 +10,9 @@ extension SiteDaemon {
         return SyncCoordinator(
             perform: { id, trigger, full, progress in
                 await self.runSync(id: id, trigger: trigger, full: full, progress: progress) { config, logger in
+                    if trigger == .purge, config.site(self.site)?.parent == nil {
+                        return await engine.purge(id: id, config: config, logger: logger)
+                    }
                     if let parentCode = config.site(self.site)?.parent, let parent = config.site(parentCode) {
                         return await self.syncFromParent(
                             id: id, trigger: trigger, parent: parent, full: full, progress: progress)
@@ -22,6 +25,7 @@ extension SiteDaemon {
             onFinished: { id, trigger, outcome in
                 await self.syncFinished(id: id, trigger: trigger, outcome: outcome)
                 await self.afterSync(outcome: outcome)
+                await self.housekeep(after: outcome)
                 self.store.checkpointSoon()
             }
         )
@@ -79,6 +83,7 @@ extension SiteDaemon {
     }
 
     func syncStarted(id: String, trigger: SyncTrigger, full: Bool) {
+        stopVacuum()
         let version = (try? store.catalogVersion()) ?? 0
         logger.info(
             "Sync \(id) started (\(trigger.rawValue)\(full ? ", full" : "")).",

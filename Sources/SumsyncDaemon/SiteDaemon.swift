@@ -58,6 +58,8 @@ public actor SiteDaemon {
     var timer: WallClockTimer?
     /// The `[sync] verify-schedule` loop.
     var verifyTask: Task<Void, Never>?
+    /// Waiting for quiet, then giving free pages back (``planVacuum()``).
+    var vacuumTask: Task<Void, Never>?
     /// Sync requests to children, status from and to the rest of the hierarchy.
     let links: HierarchyLinks
     /// Change streams written for the children, shared between them.
@@ -143,6 +145,7 @@ public actor SiteDaemon {
     }
 
     private func serve() async throws(DaemonError) {
+        logVacuumConversion()
         if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
             logger.warning(
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
@@ -213,6 +216,7 @@ public actor SiteDaemon {
         lastNotifiedVersion = try? store.catalogVersion()
         startSchedule()
         startSelfCheck()
+        planVacuum()
         if let parent = role.parent {
             logger.notice(
                 "Catching up with parent \(parent) at start-up.",

@@ -54,6 +54,10 @@ package final class SiteMetrics: Sendable {
         if store.catalogTrust?.isVerified == true, let trust = try? store.catalogTrustState() {
             Gauge(label: "sumsync_catalog_verified", factory: factory).record(trust.verified == true ? 1 : 0)
         }
+        Gauge(label: "sumsync_db_bytes", factory: factory).record(store.databaseBytes())
+        if let held = try? store.expiredHeld() {
+            Gauge(label: "sumsync_expired_held", factory: factory).record(held)
+        }
         let stale = countedVersion.withLock { counted in
             defer { counted = version }
             return counted != version

@@ -143,6 +143,14 @@ public struct SyncSettings: Sendable, Equatable {
     /// `verify-schedule`: when each site recomputes its state digest from every row and checks it against
     /// its signed root (calendar syntax or `every …`). Default `weekly`; `"off"` never.
     public var verifySchedule: String? = "weekly"
+    /// `purge-expired-after`: the top-level site deletes updates expired longer than this at the end of
+    /// each sync; nil (`"0"`) never. Default 90 days.
+    public var purgeExpiredAfter: TimeSpan? = TimeSpan(seconds: 90 * 86_400)
+    /// `history-retention`: sync history rows older than this are deleted after each sync (the last
+    /// ``SyncSettings/historyKept`` rows stay whatever their age). Default 400 days.
+    public var historyRetention = TimeSpan(seconds: 400 * 86_400)
+    /// History rows kept whatever their age.
+    public static let historyKept = 100
 
     /// Every key at its default.
     public init() {}

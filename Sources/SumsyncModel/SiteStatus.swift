@@ -45,6 +45,10 @@ public struct SiteStatus: Codable, Sendable, Equatable {
     public var digest: String?
     /// Why the last check failed, while `verified` is false.
     public var verifyError: String?
+    /// Bytes the site database takes on disk (the file and its write-ahead log); nil from older sites.
+    public var dbBytes: Int64?
+    /// Expired updates the site still holds (the top purges them after `[sync] purge-expired-after`).
+    public var expiredHeld: Int?
 
     public init(
         site: String, parent: String?, url: String, state: State, catalogVersion: Int, updates: Int,
@@ -82,6 +86,8 @@ public struct SiteStatus: Codable, Sendable, Equatable {
         case certExpires = "cert_expires"
         case verified, digest
         case verifyError = "verify_error"
+        case dbBytes = "db_bytes"
+        case expiredHeld = "expired_held"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -105,6 +111,8 @@ public struct SiteStatus: Codable, Sendable, Equatable {
         try container.encode(verified, forKey: .verified)
         try container.encode(digest, forKey: .digest)
         try container.encodeIfPresent(verifyError, forKey: .verifyError)
+        try container.encode(dbBytes, forKey: .dbBytes)
+        try container.encode(expiredHeld, forKey: .expiredHeld)
     }
 }
 

@@ -12,6 +12,8 @@ public enum SyncTrigger: String, Sendable, Codable, CaseIterable {
     case parent
     /// A signed bundle is being imported.
     case `import`
+    /// `sumsyncctl purge`: expired updates purged now, without asking upstream.
+    case purge
 }
 
 /// How a sync ended.
@@ -33,31 +35,35 @@ public struct ChangeCounts: Sendable, Equatable, Codable {
     public var expired = 0
     public var superseded = 0
     public var removed = 0
+    /// Expired updates deleted by `[sync] purge-expired-after` (removals for the sites below).
+    public var purged = 0
     public var unchanged = 0
 
     public init() {}
 
     /// Changes of any kind (not counting unchanged).
-    public var changed: Int { new + revised + expired + superseded + removed }
+    public var changed: Int { new + revised + expired + superseded + removed + purged }
 
-    /// Updates the site holds after the sync (every kind but removed, plus unchanged).
+    /// Updates the site holds after the sync (every kind but removed and purged, plus unchanged).
     public var held: Int { new + revised + expired + superseded + unchanged }
 
     /// Each count with its name, in the order messages, journal fields and metrics use: new, revised,
-    /// expired, superseded, removed, unchanged.
+    /// expired, superseded, removed, purged, unchanged.
     public var named: [(name: String, count: Int)] {
         [
             ("new", new), ("revised", revised), ("expired", expired), ("superseded", superseded),
-            ("removed", removed), ("unchanged", unchanged),
+            ("removed", removed), ("purged", purged), ("unchanged", unchanged),
         ]
     }
 
-    /// `3 new, 1 revised, 0 expired, 0 superseded, 2 removed, 994 unchanged`.
+    /// `3 new, 1 revised, 0 expired, 0 superseded, 2 removed, 0 purged, 994 unchanged`.
     public var summary: String { named.map { "\($0.count) \($0.name)" }.joined(separator: ", ") }
 }
 
 /// The kinds of change a sync records per update, in precedence order: an update that is both new and
 /// expired in one sync counts as new.
+/// `purged` is a removal too (an expired update deleted by `[sync] purge-expired-after`), of the same
+/// precedence as `removed`.
 public enum ChangeKind: String, Sendable, CaseIterable {
-    case new, removed, expired, superseded, revised
+    case new, removed, purged, expired, superseded, revised
 }

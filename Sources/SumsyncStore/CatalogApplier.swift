@@ -37,6 +37,10 @@ package final class CatalogApplier {
     private let lookup: RawStatement
     private let tracker: Supersedence.Tracker
     private let marker: ChangeLog.Marker
+    /// Records of ids the site does not hold, checked against the purged ones.
+    private let returning: Purge.Returning
+    /// Stored-index mode: purged ids upstream still lists (the others are forgotten at the end).
+    private var listedPurged: Set<UInt128> = []
     /// Matches lines against the previous catalog's index, when it is valid for this database
     /// (line-index mode); matches nothing otherwise. The reader drives it (``CatalogLineReader``) while
     /// ``add(_:hash:)`` runs, so nothing else here touches it during the read.
@@ -120,6 +124,7 @@ package final class CatalogApplier {
         self.updateExpiry = try RawStatement(
             db, sql: "UPDATE updates SET upstream_expired = 1, seen_sync = ?2 WHERE id = ?1")
         self.marker = try ChangeLog.Marker(db)
+        self.returning = try Purge.Returning(db)
         self.lookup = try RawStatement(
             db, sql: "SELECT revision, upstream_expired, supersedes, released_epoch FROM updates WHERE id = ?1")
         try Supersedence.beginTouching(db)
@@ -229,6 +234,8 @@ package final class CatalogApplier {
                 if record.revision <= storedRevision && (!record.expired || upstreamExpired) { return }
             } else {
                 lookup.reset()
+                // A purged update comes back only with a higher revision.
+                if try returning.staysPurged(record.id, revision: record.revision) { return }
                 isNew = true
             }
         } else if !isFirstSync {
@@ -243,6 +250,10 @@ package final class CatalogApplier {
                 // Equal or lower revision and no new expiry: the stored update stays as it is.
                 if unchanged { return }
             } else {
+                if try returning.staysPurged(record.id, revision: record.revision) {
+                    listedPurged.insert(key)
+                    return
+                }
                 stored[key] = Entry(
                     revision: Int32(clamping: record.revision), upstreamExpired: record.expired, seen: true)
                 isNew = true
@@ -318,12 +329,14 @@ package final class CatalogApplier {
         return result
     }
 
-    /// How long the steps of ``finish(expiryCutoff:)`` took (for the debug log).
+    /// How long the steps of ``finish(expiryCutoff:purgeCutoff:now:)`` took (for the debug log).
     package private(set) var finishPhases = PhaseTimes()
 
-    /// Removal, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
-    /// superseding update was released at or before this epoch second is expired.
-    package func finish(expiryCutoff: Int64) throws -> ChangeCounts {
+    /// Removal, purge, supersedence and expiry, then the counts. `expiryCutoff`: a superseded update whose
+    /// superseding update was released at or before this epoch second is expired. `purgeCutoff`: updates
+    /// expired before this epoch second are purged (``Purge``); nil purges nothing. `now` (epoch seconds)
+    /// stamps this sync's expiries.
+    package func finish(expiryCutoff: Int64, purgeCutoff: Int64? = nil, now: Int64) throws -> ChangeCounts {
         let delete = try RawStatement(db, sql: "DELETE FROM updates WHERE id = ?1 RETURNING supersedes")
         finishPhases = PhaseTimes()
         // In id order, so the deletes walk the table's pages in order.
@@ -334,6 +347,8 @@ package final class CatalogApplier {
             delete.bind(1, id)
             guard try delete.step() else {
                 delete.reset()
+                // Not held: maybe purged, and upstream has let it go too.
+                try returning.forget(id)
                 continue
             }
             let supersedes = delete.text(0)
@@ -344,11 +359,23 @@ package final class CatalogApplier {
         }
         if isFirstSync {
             try Supersedence.rebuild(db, expiryCutoff: expiryCutoff, firstSync: true)
+            try Purge.stamp(db, now: now)
             var counts = ChangeCounts()
             counts.new = try Int.fetchOne(db, sql: "SELECT count(*) FROM updates") ?? 0
             return counts
         }
+        if previous == nil {
+            // Every line was read: purged ids upstream no longer lists are forgotten.
+            for id in try String.fetchAll(db, sql: "SELECT id FROM purged") {
+                if let key = Self.key(id), listedPurged.contains(key) { continue }
+                try returning.forget(id)
+            }
+        }
         finishPhases.mark("removals")
+        if let purgeCutoff {
+            try Purge.run(db, cutoff: purgeCutoff, now: now)
+            finishPhases.mark("purge")
+        }
         if previous == nil {
             // Without the line index nothing was known of the stored lists: every pair is made again.
             try Supersedence.rebuild(db, expiryCutoff: nil, firstSync: false)
@@ -357,6 +384,7 @@ package final class CatalogApplier {
         }
         finishPhases.mark("supersedence")
         try Supersedence.expire(db, cutoff: expiryCutoff)
+        try Purge.stamp(db, now: now)
         finishPhases.mark("expire")
         defer { finishPhases.mark("counts") }
         return try ChangeLog.pendingCounts(db)

@@ -186,14 +186,14 @@ package struct ChangeApplier: Sendable {
                     try touch.run()
                 }
             } else if removals < header.removals {
-                let id = try removedID(bytes, line: number, decoder: decoder)
+                let (id, purged) = try removedID(bytes, line: number, decoder: decoder)
                 removals += 1
                 delete.bind(1, id)
                 guard try delete.step() else { return delete.reset() }
                 let supersedes = delete.text(0)
                 while try delete.step() {}
                 delete.reset()
-                try marker.mark(id, .removed)
+                try marker.mark(id, purged ? .purged : .removed)
                 try tracker.removed(id, supersedes: supersedes)
             } else {
                 trailer = try decodeLine(ChangeFeed.Trailer.self, "the stream's end line", number, bytes, decoder)
@@ -265,19 +265,24 @@ package struct ChangeApplier: Sendable {
             now: now())
     }
 
-    /// The id of a removal line, `{"removed":"<id>"}`: read in place when it is written the way
-    /// ``ChangeFeed`` writes it, decoded as JSON otherwise (ids compare lowercased, as stored).
-    private func removedID(_ bytes: UnsafeRawBufferPointer, line number: Int, decoder: JSONDecoder) throws -> String {
+    /// The id of a removal line, `{"removed":"<id>"}` or `{"removed":"<id>","purged":true}`, and whether it
+    /// was purged: read in place when it is written the way ``ChangeFeed`` writes it, decoded as JSON
+    /// otherwise (ids compare lowercased, as stored).
+    private func removedID(_ bytes: UnsafeRawBufferPointer, line number: Int, decoder: JSONDecoder) throws -> (
+        String, purged: Bool
+    ) {
         let prefix = #"{"removed":""#.utf8
-        let suffix = #""}"#.utf8
-        let count = bytes.count - prefix.count - suffix.count
-        if count == 36, bytes.starts(with: prefix), bytes.reversed().starts(with: suffix.reversed()),
-            let id = JSONScanner.lowercasedGUID(
-                UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(prefix.count + count)]))
-        {
-            return id
+        for (suffix, purged) in [(#""}"#.utf8, false), (#"","purged":true}"#.utf8, true)] {
+            let count = bytes.count - prefix.count - suffix.count
+            if count == 36, bytes.starts(with: prefix), bytes.reversed().starts(with: suffix.reversed()),
+                let id = JSONScanner.lowercasedGUID(
+                    UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(prefix.count + count)]))
+            {
+                return (id, purged)
+            }
         }
-        return try decodeLine(ChangeFeed.Removal.self, "a removal", number, bytes, decoder).removed.lowercased()
+        let removal = try decodeLine(ChangeFeed.Removal.self, "a removal", number, bytes, decoder)
+        return (removal.removed.lowercased(), removal.purged == true)
     }
 
     /// A line of the stream's own frame (header, removal, end), or an error that names the line.

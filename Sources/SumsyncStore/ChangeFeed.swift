@@ -9,7 +9,7 @@ import SumsyncModel
 /// ```
 /// {"sumsync":"changes","site":"CAS","from":3,"to":5,"full":false,"upserts":2,"removals":1}
 /// <2 catalog lines: the full update records, `expired` as this site holds it>
-/// {"removed":"<id>"}
+/// {"removed":"<id>"}                       (or {"removed":"<id>","purged":true}: purged as expired)
 /// {"end":5,"upserts":2,"removals":1}
 /// ```
 /// `since=0`, or a `since` ahead of this site, gives the full snapshot (`"full":true`): the receiver then
@@ -57,6 +57,9 @@ package enum ChangeFeed {
 
     struct Removal: Codable, Equatable {
         var removed: String
+        /// The update was purged as expired (`[sync] purge-expired-after`) rather than withdrawn upstream;
+        /// absent otherwise, and ignored by older sites (a removal to them).
+        var purged: Bool? = nil
     }
 
     /// `since` is older than the retained change log: the child must resync from `since=0`.
@@ -146,8 +149,9 @@ package enum ChangeFeed {
                 full
                 ? "SELECT u.id, \(columns) FROM updates u ORDER BY u.id"
                 : """
-                SELECT c.update_id, \(columns)
-                FROM (SELECT DISTINCT update_id FROM changes WHERE version > ?1) c LEFT JOIN updates u ON u.id = c.update_id
+                SELECT c.update_id, \(columns), c.kind
+                FROM (SELECT update_id, kind, max(version) FROM changes WHERE version > ?1 GROUP BY update_id) c
+                    LEFT JOIN updates u ON u.id = c.update_id
                 ORDER BY c.update_id
                 """
             let removalSQL: String? =
@@ -183,11 +187,13 @@ package enum ChangeFeed {
             if !full { rows.bind(1, since) }
             defer { rows.reset() }
             var emitted = 0
-            var removedIDs: [String] = []
+            // A gone row's kind is its latest change's (the bare column of `max(version)`).
+            let kindColumn = Int32(UpdateColumn.lineColumns.count + 3)
+            var removedIDs: [(id: String, purged: Bool)] = []
             var writer = CatalogJSONWriter()
             while try rows.step() {
                 guard !rows.isNull(1) else {
-                    removedIDs.append(rows.text(0) ?? "")
+                    removedIDs.append((rows.text(0) ?? "", rows.text(kindColumn) == ChangeKind.purged.rawValue))
                     continue
                 }
                 UpdateColumn.writeLine(rows, from: 1, into: &writer)
@@ -200,8 +206,8 @@ package enum ChangeFeed {
             } else if emitted != header.upserts {
                 throw CountMismatch(promised: header.upserts, found: emitted)
             }
-            for id in removedIDs {
-                try emit(Array(#"{"removed":"\#(id)"}"#.utf8))
+            for (id, purged) in removedIDs {
+                try emit(Array((purged ? #"{"removed":"\#(id)","purged":true}"# : #"{"removed":"\#(id)"}"#).utf8))
             }
             let removed = removedIDs.count
             if headerLast { header.removals = removed }

@@ -5,7 +5,7 @@ import SumsyncModel
 /// The per-version record of what changed, which child sites pull (`GET /v1/changes?since=V`).
 ///
 /// During a sync, each changed update gets one mark in the temporary table `changes_pending` (its
-/// change kind; a later mark of higher precedence — new, removed, expired, superseded, revised — replaces
+/// change kind; a later mark of higher precedence — new, removed or purged, expired, superseded, revised — replaces
 /// an earlier one); ``commit(_:counts:version:logged:)`` turns the marks into change-log rows at the next
 /// catalog version, in the same transaction. The marks never touch the `updates` rows themselves, so a
 /// changed update is written once, not marked and unmarked.
@@ -32,7 +32,7 @@ package enum ChangeLog {
         """
 
     private static func rank(_ expression: String) -> String {
-        "(CASE \(expression) WHEN 'new' THEN 0 WHEN 'removed' THEN 1 WHEN 'expired' THEN 2 WHEN 'superseded' THEN 3 ELSE 4 END)"
+        "(CASE \(expression) WHEN 'new' THEN 0 WHEN 'removed' THEN 1 WHEN 'purged' THEN 1 WHEN 'expired' THEN 2 WHEN 'superseded' THEN 3 ELSE 4 END)"
     }
 
     /// Marks updates one at a time: ``Marker/mark(_:_:)``.
@@ -63,12 +63,13 @@ package enum ChangeLog {
             case .expired: counts.expired = count
             case .superseded: counts.superseded = count
             case .removed: counts.removed = count
+            case .purged: counts.purged = count
             case .none: break
             }
         }
         // The stored count before this sync, kept in site_state: counting the table would read all of it.
         let before = try Int.fetchOne(db, sql: "SELECT update_count FROM site_state WHERE id = 1") ?? 0
-        let total = before + counts.new - counts.removed
+        let total = before + counts.new - counts.removed - counts.purged
         counts.unchanged = total - (counts.new + counts.revised + counts.expired + counts.superseded)
         return counts
     }

@@ -12,12 +12,13 @@ extension SiteStore {
     /// All or nothing: any error leaves the site database as it was. `defaultSource` names the source of
     /// every record (an upstream catalog's lines, whatever they say); nil keeps each record's own (the merged
     /// snapshot of several sources); `allowEmpty`: an empty snapshot is fine (sources
-    /// that offer nothing yet), not a broken upstream.
+    /// that offer nothing yet), not a broken upstream. `purgeCutoff`: updates expired before this epoch
+    /// second are purged (``Purge``); nil purges nothing.
     package func applyCatalog(
         at path: String, name catalog: String, filter: UpdateFilter, expiryCutoff cutoff: Int64, skipInvalid: Bool,
         validators: (etag: String?, lastModified: String?), syncID: String, full: Bool, indexCache: CatalogIndexCache,
         progress: SyncProgress, logger: Logger, now: @Sendable () -> Date, defaultSource: String? = nil,
-        allowEmpty: Bool = false
+        allowEmpty: Bool = false, purgeCutoff: Int64? = nil
     ) async throws(SyncError) -> SyncOutcome {
         let (etag, lastModified) = validators
         var phases = PhaseTimes()
@@ -133,8 +134,9 @@ extension SiteStore {
                 let indexing = applier.nextIndexMaker().map { make in
                     BackgroundWork { make(CatalogIndex.Stamp(syncCounter: 0, catalogVersion: 0, filter: 0)) }
                 }
-                let counts = try applier.finish(expiryCutoff: cutoff)
-                phases.mark("removals, supersedence, expiry [\(applier.finishPhases.summary)]")
+                let counts = try applier.finish(
+                    expiryCutoff: cutoff, purgeCutoff: purgeCutoff, now: Int64(now().timeIntervalSince1970))
+                phases.mark("removals, purge, supersedence, expiry [\(applier.finishPhases.summary)]")
                 if applier.isFirstSync {
                     try CatalogState.rebuild(db)
                     phases.mark("digest")

@@ -215,6 +215,43 @@ extension SiteStore {
             try db.execute(
                 sql: "UPDATE site_state SET catalog_digest = ? WHERE id = 1", arguments: [Data(digest.bytes)])
         }
+        migrator.registerMigration("v7") { db in
+            // Housekeeping: when each update expired (stamped by the top's next sync for those expired
+            // before), the ids purged with the revision they had (so upstream's unchanged record of one
+            // is not new again), and the purged count in history.
+            try db.execute(
+                sql: """
+                    ALTER TABLE updates ADD COLUMN expired_at INTEGER;
+                    CREATE INDEX updates_expired_at ON updates (expired_at) WHERE expired = 1;
+                    CREATE TABLE purged (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        revision INTEGER NOT NULL,
+                        purged_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    ALTER TABLE sync_history ADD COLUMN purged INTEGER NOT NULL DEFAULT 0;
+                    """
+            )
+        }
         return migrator
+    }
+
+    /// Turns on `auto_vacuum = INCREMENTAL` (so ``vacuumStep(pages:)`` can give free pages back to the file
+    /// system), with a `VACUUM` of the new database, or once of a database an earlier release made.
+    /// Returns how long converting an earlier release's database took, nil for a new one or none needed.
+    static func enableIncrementalVacuum(_ pool: DatabasePool) throws -> Duration? {
+        try pool.writeWithoutTransaction { db -> Duration? in
+            let mode = try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") ?? 0
+            guard mode != 2 else { return nil }
+            let empty = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") == 0
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            // The mode takes effect with a rebuild of the whole file (in WAL mode even for a new, empty
+            // one, whose first page the pool's opening wrote). For an earlier release's database it needs
+            // room for a copy; on failure the database stays as it was, and the next start tries again.
+            let started = ContinuousClock.now
+            try db.execute(sql: "VACUUM")
+            try db.checkpoint(.truncate)
+            if empty { return nil }
+            return ContinuousClock.now - started
+        }
     }
 }

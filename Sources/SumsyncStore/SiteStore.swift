@@ -21,6 +21,9 @@ public final class SiteStore: Sendable {
     private let checkpointGeneration = Mutex(0)
     /// How this site trusts catalog versions (``setCatalogTrust(_:)``).
     let trustBox = Mutex<CatalogTrust?>(nil)
+    /// How opening went for incremental auto-vacuum: how long converting an earlier release's database
+    /// took, or why it could not be converted (the daemon logs either; the site works on without).
+    public let vacuumConversion: Result<Duration, StoreError>?
 
     /// Opens (creating and migrating when writable) the database at `path`.
     public convenience init(path: String, readOnly: Bool = false) throws(StoreError) {
@@ -59,11 +62,25 @@ public final class SiteStore: Sendable {
             checkpointing.busyMode = .timeout(10)
             checkpointer = readOnly ? nil : try DatabaseQueue(path: path, configuration: checkpointing)
             if !readOnly {
+                var conversion: Result<Duration, StoreError>?
+                do {
+                    conversion = try Self.enableIncrementalVacuum(pool).map { .success($0) }
+                } catch {
+                    conversion = .failure(
+                        StoreError(
+                            .open, path: path,
+                            message:
+                                "cannot convert \(path) to incremental auto-vacuum (it needs free space for a copy of the file): \(error); it works on as it was, and the next start tries again"
+                        ))
+                }
+                vacuumConversion = conversion
                 try Self.migrator.migrate(pool)
             } else if try pool.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
                 throw StoreError(
                     .schema, path: path,
                     message: "the site database at \(path) needs a newer sumsyncd to migrate it first")
+            } else {
+                vacuumConversion = nil
             }
         } catch let error as StoreError {
             throw error
@@ -101,6 +118,9 @@ public final class SiteStore: Sendable {
             }
         }
     }
+
+    /// The connection of its own for checkpoints (nil when read-only).
+    var checkpointerConnection: DatabaseQueue? { checkpointer }
 
     /// Copies the write-ahead log back into the database file now and has the next write start it over:
     /// after a bulk load (a first sync), whose log is as large as the database, so later reads need not

@@ -18,6 +18,8 @@ public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
     public var expired: Int
     public var superseded: Int
     public var removed: Int
+    /// Expired updates purged (`[sync] purge-expired-after`); 0 in rows from before it.
+    public var purged: Int
     public var unchanged: Int
     public var error: String?
 
@@ -25,7 +27,7 @@ public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
         case syncID = "sync_id"
         case site, trigger, started, finished, result
         case catalogVersion = "catalog_version"
-        case new, revised, expired, superseded, removed, unchanged, error
+        case new, revised, expired, superseded, removed, purged, unchanged, error
     }
 
     public init(row: Row) throws {
@@ -41,6 +43,7 @@ public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
         expired = row["expired"]
         superseded = row["superseded"]
         removed = row["removed"]
+        purged = row["purged"]
         unchanged = row["unchanged"]
         error = row["error"]
     }
@@ -59,6 +62,7 @@ public struct SyncHistoryEntry: Sendable, Codable, Equatable, FetchableRecord {
         try container.encode(expired, forKey: .expired)
         try container.encode(superseded, forKey: .superseded)
         try container.encode(removed, forKey: .removed)
+        try container.encode(purged, forKey: .purged)
         try container.encode(unchanged, forKey: .unchanged)
         try container.encode(error, forKey: .error)
     }
@@ -122,13 +126,13 @@ extension SiteStore {
             try db.execute(
                 sql: """
                     UPDATE sync_history SET finished = ?, result = ?, catalog_version = ?, new = ?, revised = ?,
-                        expired = ?, superseded = ?, removed = ?, unchanged = ?, error = ?, finished_epoch_ms = ?,
+                        expired = ?, superseded = ?, removed = ?, purged = ?, unchanged = ?, error = ?, finished_epoch_ms = ?,
                         duration_ms = ?
                     WHERE sync_id = ?
                     """,
                 arguments: [
                     RFC3339.format(date), result.rawValue, version, counts.new, counts.revised, counts.expired,
-                    counts.superseded, counts.removed, counts.unchanged, error,
+                    counts.superseded, counts.removed, counts.purged, counts.unchanged, error,
                     Int64(date.timeIntervalSince1970 * 1000), milliseconds, id,
                 ]
             )

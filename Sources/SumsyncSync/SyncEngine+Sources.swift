@@ -132,7 +132,8 @@ extension SyncEngine {
                 at: combined, name: "the merged sources", filter: filter,
                 expiryCutoff: Self.expiryCutoff(now: now(), months: config.sync.expireSupersededAfterMonths),
                 skipInvalid: false, validators: (nil, nil), syncID: id, full: full, indexCache: indexCache,
-                progress: progress, logger: logger, now: now, allowEmpty: true)
+                progress: progress, logger: logger, now: now, allowEmpty: true,
+                purgeCutoff: Self.purgeCutoff(now: now(), config: config))
         } catch {
             // Nothing applied: the stored keys stay, so the next sync fetches the changed sources again.
             for index in states.indices where states[index].lastResult != "failed" {

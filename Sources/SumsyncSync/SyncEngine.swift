@@ -35,8 +35,45 @@ public struct SyncEngine: Sendable {
     ) async -> Outcome {
         await store.recordingHistory(id: id, site: site, trigger: trigger, logger: logger, now: now) {
             () throws(SyncError) in
-            try await run(id: id, config: config, full: full, progress: progress, logger: logger, now: now)
+            let outcome = try await run(
+                id: id, config: config, full: full, progress: progress, logger: logger, now: now)
+            // Upstream unchanged: what expired long enough ago is purged all the same.
+            guard outcome.result == .noOp, let cutoff = Self.purgeCutoff(now: now(), config: config),
+                (try? store.purgeIsDue(cutoff: cutoff)) == true
+            else { return outcome }
+            return try await purgeExpired(cutoff: cutoff, config: config, now: now)
         }
+    }
+
+    /// A sync that only purges (trigger `purge`: `sumsyncctl purge`): the updates expired longer than
+    /// `[sync] purge-expired-after` are deleted now, without asking upstream. Never throws.
+    public func purge(
+        id: String, config: HierarchyConfig, logger: Logger, now: @Sendable () -> Date = Date.init
+    ) async -> Outcome {
+        await store.recordingHistory(id: id, site: site, trigger: .purge, logger: logger, now: now) {
+            () throws(SyncError) in
+            guard let cutoff = Self.purgeCutoff(now: now(), config: config) else {
+                throw SyncError("[sync] purge-expired-after is \"0\": this site never purges")
+            }
+            return try await purgeExpired(cutoff: cutoff, config: config, now: now)
+        }
+    }
+
+    private func purgeExpired(cutoff: Int64, config: HierarchyConfig, now: @Sendable () -> Date)
+        async throws(SyncError) -> Outcome
+    {
+        var outcome = try await store.purgeExpired(
+            cutoff: cutoff,
+            expiryCutoff: Self.expiryCutoff(now: now(), months: config.sync.expireSupersededAfterMonths),
+            filter: UpdateFilter(config.sync), indexCache: indexCache, now: now)
+        if outcome.counts.changed == 0 { outcome.result = .noOp }
+        return outcome
+    }
+
+    /// The epoch second before which an expired update is purged (`[sync] purge-expired-after`); nil when
+    /// the site never purges.
+    public static func purgeCutoff(now: Date, config: HierarchyConfig) -> Int64? {
+        config.sync.purgeExpiredAfter.map { Int64(now.timeIntervalSince1970) - $0.seconds }
     }
 
     private func run(
@@ -113,7 +150,8 @@ public struct SyncEngine: Sendable {
             at: path, name: catalog, filter: UpdateFilter(config.sync),
             expiryCutoff: Self.expiryCutoff(now: now(), months: config.sync.expireSupersededAfterMonths),
             skipInvalid: config.upstream.skipInvalid, validators: (etag, lastModified), syncID: syncID, full: full,
-            indexCache: indexCache, progress: progress, logger: logger, now: now, defaultSource: source
+            indexCache: indexCache, progress: progress, logger: logger, now: now, defaultSource: source,
+            purgeCutoff: Self.purgeCutoff(now: now(), config: config)
         )
     }
 

@@ -199,12 +199,12 @@ struct HistoryCommand: ParsableCommand {
         let rows = entries.map { entry in
             [
                 entry.started, entry.trigger, entry.result, "v\(entry.catalogVersion)",
-                "+\(entry.new) ~\(entry.revised) x\(entry.expired) s\(entry.superseded) -\(entry.removed) =\(entry.unchanged)",
+                "+\(entry.new) ~\(entry.revised) x\(entry.expired) s\(entry.superseded) -\(entry.removed) p\(entry.purged) =\(entry.unchanged)",
                 entry.error ?? "",
             ]
         }
         Table.print(
-            header: ["STARTED", "TRIGGER", "RESULT", "CATALOG", "NEW/REV/EXP/SUP/REM/UNCH", "ERROR"], rows: rows)
+            header: ["STARTED", "TRIGGER", "RESULT", "CATALOG", "NEW/REV/EXP/SUP/REM/PURG/UNCH", "ERROR"], rows: rows)
     }
 }
 

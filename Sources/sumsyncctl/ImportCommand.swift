@@ -49,7 +49,7 @@ struct ImportCommand: AsyncParsableCommand {
         }
         let took = final.durationSeconds.map { String(format: " in %.3f s", $0) } ?? ""
         print(
-            "Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
+            "Imported \(absolute) (sync \(final.syncID)): \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.purged ?? 0) purged, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
         )
     }
 }

@@ -15,7 +15,7 @@ struct SumsyncControlCommand: AsyncParsableCommand {
         subcommands: [
             CheckConfigCommand.self, PingCommand.self, SyncCommand.self, UpdatesCommand.self, HistoryCommand.self,
             CategoriesCommand.self, StatusCommand.self, ScheduleCommand.self, KeygenCommand.self, ExportCommand.self,
-            ImportCommand.self, PKICommand.self, SourcesCommand.self, VerifyCommand.self,
+            ImportCommand.self, PKICommand.self, SourcesCommand.self, VerifyCommand.self, PurgeCommand.self,
         ]
     )
 

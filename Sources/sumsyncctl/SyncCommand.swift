@@ -25,6 +25,12 @@ struct SyncCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try global.controlClient()
         let path = ControlProtocol.uri(ControlProtocol.syncPath, query: ["full": "\(full)", "wait": "\(wait)"])
+        try await Self.follow(client: client, path: path, wait: wait, noun: "Sync")
+    }
+
+    /// Posts `path` (a sync or purge request) and, with `wait`, follows the sync to its end: prints its
+    /// counts, exits 1 when it failed or was partial. `noun` starts the lines (`Sync`, `Purge`).
+    static func follow(client: ControlClient, path: String, wait: Bool, noun: String) async throws {
         let progress = ProgressDisplay()
         var final: ControlProtocol.SyncEvent?
         do {
@@ -37,7 +43,7 @@ struct SyncCommand: AsyncParsableCommand {
                             "A sync (\(event.running ?? "?")) is already running; this request is queued as the one follow-up \(event.syncID)."
                         )
                     } else {
-                        progress.message("Sync \(event.syncID) started.")
+                        progress.message("\(noun) \(event.syncID) started.")
                     }
                 case "queued":
                     break
@@ -56,17 +62,16 @@ struct SyncCommand: AsyncParsableCommand {
         progress.done()
         guard let final else { throw fail("the daemon closed the connection before the sync ended") }
         let took = final.durationSeconds.map { String(format: " in %.3f s", $0) } ?? ""
+        let counts =
+            "\(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.purged ?? 0) purged, \(final.unchanged ?? 0) unchanged"
         switch final.result {
         case "succeeded":
-            print(
-                "Sync \(final.syncID) succeeded: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
-            )
+            print("\(noun) \(final.syncID) succeeded: \(counts); catalog version \(final.catalogVersion ?? 0)\(took).")
         case "no-op":
-            print("Sync \(final.syncID): upstream unchanged; catalog version \(final.catalogVersion ?? 0)\(took).")
+            let nothing = noun == "Sync" ? "upstream unchanged" : "nothing expired long enough to purge"
+            print("\(noun) \(final.syncID): \(nothing); catalog version \(final.catalogVersion ?? 0)\(took).")
         case "partial":
-            print(
-                "Sync \(final.syncID) partial: \(final.new ?? 0) new, \(final.revised ?? 0) revised, \(final.expired ?? 0) expired, \(final.superseded ?? 0) superseded, \(final.removed ?? 0) removed, \(final.unchanged ?? 0) unchanged; catalog version \(final.catalogVersion ?? 0)\(took)."
-            )
+            print("\(noun) \(final.syncID) partial: \(counts); catalog version \(final.catalogVersion ?? 0)\(took).")
             throw fail("sync \(final.syncID) partial: \(final.error ?? "unknown error")")
         default:
             throw fail("sync \(final.syncID) failed: \(final.error ?? "unknown error")")

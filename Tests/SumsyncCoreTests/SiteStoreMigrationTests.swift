@@ -91,10 +91,69 @@ struct SiteStoreMigrationTests {
             try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('updates') ORDER BY cid")
         }
         let defined = UpdateColumn.allCases.map(\.name)
-        // v5 appended its columns (source … digest) after seen_sync; statements name every column.
+        // v5 appended its columns (source … digest) after seen_sync, v7 expired_at (the top's own); statements name every column.
         #expect(Set(columns.filter(Set(defined).contains)) == Set(defined))
-        #expect(Set(columns).subtracting(defined) == ["superseded_by", "superseded_released", "pending_kind"])
+        #expect(
+            Set(columns).subtracting(defined) == ["superseded_by", "superseded_released", "pending_kind", "expired_at"])
         #expect(UpdateColumn.allCases.map(\.rawValue) == Array(1...Int32(defined.count)))
         #expect(UpdateColumn.stored.map(\.storedPosition) == Array(0..<Int32(UpdateColumn.stored.count)))
+    }
+
+    /// v7 and incremental auto-vacuum: a database of the release before (v6, `auto_vacuum = NONE`) is
+    /// converted once when it is opened, every row as it was; expired rows wait for their stamp.
+    @Test func v7ConvertsToIncrementalAutoVacuumKeepingEveryRow() throws {
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            "sumsync-migrate-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent(SiteStore.fileName).path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in try CatalogState.register(db, keeps: true) }
+        let old = try DatabasePool(path: path, configuration: configuration)
+        try SiteStore.migrator.migrate(old, upTo: "v6")
+        let before = try old.write { db -> [Row] in
+            #expect(try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 0)
+            for index in 0..<500 {
+                try db.execute(
+                    sql: """
+                        INSERT INTO updates (id, revision, title, product, classification, languages, released,
+                            released_epoch, expired, upstream_expired, description, seen_sync, source)
+                        VALUES (?, 1, ?, 'Windows 11', 'Security Updates', '["all"]', '2026-11-11T18:00:00Z', 1795000000,
+                            ?, ?, ?, 1, 'catalog')
+                        """,
+                    arguments: [
+                        String(format: "%08x-0000-4000-8000-000000000000", index), "Größe \(index)", index % 3 == 0,
+                        index % 3 == 0, String(repeating: "d", count: 1_000),
+                    ])
+            }
+            try db.execute(sql: "UPDATE site_state SET update_count = 500, catalog_version = 4 WHERE id = 1")
+            try db.execute(sql: "DELETE FROM updates WHERE id < '00000100'")
+            return try Row.fetchAll(db, sql: "SELECT * FROM updates ORDER BY id")
+        }
+        try old.close()
+
+        let store = try SiteStore(path: path)
+        guard case .success? = store.vacuumConversion else {
+            Issue.record("not converted: \(String(describing: store.vacuumConversion))")
+            return
+        }
+        let v6Columns = Array(before[0].columnNames).joined(separator: ", ")
+        let (mode, after, stamped, purged, free) = try store.pool.read { db in
+            (
+                try Int.fetchOne(db, sql: "PRAGMA auto_vacuum"),
+                try Row.fetchAll(db, sql: "SELECT \(v6Columns) FROM updates ORDER BY id"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM updates WHERE expired_at IS NOT NULL"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM purged"),
+                try Int.fetchOne(db, sql: "PRAGMA freelist_count")
+            )
+        }
+        #expect(mode == 2)
+        #expect(after == before)
+        #expect(stamped == 0 && purged == 0)
+        #expect(free == 0, "VACUUM left no free pages")
+        #expect(try store.expiredHeld() == before.filter { $0["expired"] == true }.count)
+        #expect(try store.integrityCheck() == "ok")
+        // Opened again: nothing more to convert.
+        #expect(try SiteStore(path: path).vacuumConversion == nil)
     }
 }
