@@ -87,11 +87,19 @@ extension SiteDaemon {
         var remaining = free
         while remaining > 0, !Task.isCancelled, await coordinator.current == nil {
             let stepStarted = ContinuousClock.now
+            let previous = remaining
             do {
                 remaining = try await store.vacuumStep(pages: Self.vacuumStepPages)
             } catch {
                 logger.warning("Cannot give free pages of the site database back: \(error)")
                 return
+            }
+            // Not in incremental auto-vacuum (its conversion failed): steps give nothing back.
+            guard remaining < previous else {
+                logger.warning(
+                    "The site database is not in incremental auto-vacuum mode; its \(remaining) free pages stay until the daemon converts it at its next start."
+                )
+                break
             }
             longest = max(longest, ContinuousClock.now - stepStarted)
             steps += 1

@@ -273,3 +273,24 @@ extension SiteStore {
         _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 }
+
+extension SiteStore {
+    /// Expires the `count` unexpired updates released first, with `expired_at` = `epoch` (and stamps
+    /// any expired one without a stamp), in one transaction that keeps the state digest as a sync's does,
+    /// without a new catalog version: `sumsync-bench purge-cost` only, to set up a state no upstream sync
+    /// makes quickly.
+    package func expireOldestForBenchmark(_ count: Int, at epoch: Int64) async throws {
+        try await pool.write { db in
+            try ChangeLog.begin(db)
+            try db.execute(
+                sql: """
+                    UPDATE updates SET expired = 1, expired_at = ?
+                    WHERE rowid IN (SELECT rowid FROM updates WHERE expired = 0 ORDER BY released_epoch, id LIMIT ?)
+                    """,
+                arguments: [epoch, count])
+            try Purge.stamp(db, now: epoch)
+            try CatalogState.fold(db)
+            try db.execute(sql: "DROP TABLE IF EXISTS temp.changes_pending")
+        }
+    }
+}

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsync-bench",
         abstract: "Development tools: generate realistic catalogs for the demo and benchmarks.",
-        subcommands: [Generate.self, ApplyFeed.self, WriteFeed.self, DigestCost.self]
+        subcommands: [Generate.self, ApplyFeed.self, WriteFeed.self, DigestCost.self, PurgeCost.self]
     )
 
     struct Generate: ParsableCommand {
@@ -120,6 +120,38 @@ extension BenchCommand {
             let (d0, d1) = (median(delta[false]), median(delta[true]))
             print(
                 "digest cost: first sync (best of \(rounds)) \(ms(f1)) vs \(ms(f0)) ms = \(String(format: "%.3f", f1 / f0)) x (target <= 1.10); 5,000-change delta (median of \(delta[true]?.count ?? 0)) \(ms(d1)) vs \(ms(d0)) ms = \(String(format: "%+.0f", (d1 - d0) * 1_000)) ms (target <= 15 ms)"
+            )
+        }
+
+        private func ms(_ seconds: Double) -> String { String(format: "%.0f", seconds * 1_000) }
+    }
+
+    struct PurgeCost: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "purge-cost",
+            abstract: "Time a purge of the oldest updates against the first sync, and the deltas before and after it."
+        )
+
+        @Option(help: "The full catalog.") var catalog: String
+        @Option(help: "The catalog after the changes.") var changed: String
+        @Option(help: "A scratch folder.") var folder: String
+        @Option(help: "How many of the oldest updates are expired, then purged.") var purged = 100_000
+        @Option(help: "Deltas before and after the purge (to the changed catalog and back, alternately).") var deltas =
+            8
+
+        func run() async throws {
+            let result = try await PurgeBenchmark.run(
+                catalog: catalog, changed: changed, folder: folder, purged: purged, deltas: deltas)
+            let median = { (values: [Double]) -> Double in
+                let sorted = values.sorted()
+                return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+            }
+            print(
+                "deltas before the purge \(result.before.map(ms).joined(separator: ", ")) ms; after \(result.after.map(ms).joined(separator: ", ")) ms"
+            )
+            let (before, after) = (median(result.before), median(result.after))
+            print(
+                "purge of \(result.purged) updates: \(ms(result.purge)) ms vs first sync \(ms(result.firstSync)) ms = \(String(format: "%.3f", result.purge / result.firstSync)) x (target <= 0.5); delta after it (median of \(result.after.count)) \(ms(after)) vs before \(ms(before)) ms = \(String(format: "%.3f", after / before)) x (target <= 1.0)"
             )
         }
 

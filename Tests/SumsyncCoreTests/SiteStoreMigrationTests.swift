@@ -7,12 +7,17 @@ import Testing
 /// A site database from an earlier release is brought up to date when it is opened, keeping every row.
 @Suite("site database migrations")
 struct SiteStoreMigrationTests {
-    /// v4 rewrites `updates` (a WITHOUT ROWID table until v3) as a rowid table with a unique index on
-    /// `id`: every row and column survives, ids stay unique, and the expiry indexes are back.
-    @Test func v4KeepsEveryUpdateInARowidTable() throws {
+    static func scratchFolder() throws -> URL {
         let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
             "sumsync-migrate-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// v4 rewrites `updates` (a WITHOUT ROWID table until v3) as a rowid table with a unique index on
+    /// `id`: every row and column survives, ids stay unique, and the expiry indexes are back.
+    @Test func v4KeepsEveryUpdateInARowidTable() throws {
+        let folder = try Self.scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent(SiteStore.fileName).path
 
@@ -102,9 +107,7 @@ struct SiteStoreMigrationTests {
     /// v7 and incremental auto-vacuum: a database of the release before (v6, `auto_vacuum = NONE`) is
     /// converted once when it is opened, every row as it was; expired rows wait for their stamp.
     @Test func v7ConvertsToIncrementalAutoVacuumKeepingEveryRow() throws {
-        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
-            "sumsync-migrate-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent(SiteStore.fileName).path
         var configuration = Configuration()
