@@ -75,6 +75,12 @@ extension SiteDaemon {
         }
         guard free >= Self.vacuumThresholdPages else {
             logger.debug("\(free) free pages in the site database: left for the next syncs to reuse.")
+            // An earlier vacuum that a sync cut short before the checkpoint: the file shrinks now.
+            if vacuumLogPending, await cutLog() {
+                logger.info(
+                    "Cut the site database's log back after the last vacuum; it now takes \(store.databaseBytes() / 1_048_576) MiB.",
+                    metadata: ["db.bytes": "\(store.databaseBytes())"])
+            }
             return
         }
         let before = store.databaseBytes()
@@ -106,15 +112,41 @@ extension SiteDaemon {
             // Room for a sync's write between steps.
             await Task.yield()
         }
-        await store.truncateLog()
+        vacuumLogPending = true
+        let cut = await cutLog()
         let after = store.databaseBytes()
-        let stopped =
+        var stopped =
             remaining > 0 ? " (stopped for a sync; \(remaining) free pages left for the next quiet spell)" : ""
+        if !cut { stopped += " (the file shrinks at the checkpoint of the next quiet spell)" }
         logger.info(
             "Gave \(max(0, before - after) / 1_048_576) MiB of the site database back to the file system in \(steps) step(s) of up to \(Self.vacuumStepPages) pages (longest \(PhaseTimes.milliseconds(longest)) ms, \(PhaseTimes.milliseconds(ContinuousClock.now - started)) ms in all); it now takes \(after / 1_048_576) MiB\(stopped).",
             metadata: [
                 "vacuum.steps": "\(steps)", "vacuum.longest_step_ms": "\(PhaseTimes.milliseconds(longest))",
                 "db.bytes": "\(after)", "vacuum.free_pages_left": "\(remaining)",
             ])
+    }
+
+    /// The checkpoint that copies the moved pages back and cuts the log to nothing: only then does the
+    /// file shrink. Readers and writers can hold it up, so it is tried for up to 30 s while the site stays
+    /// quiet; a sync that starts puts it off to the next quiet spell (``vacuumLogPending``).
+    private func cutLog() async -> Bool {
+        for attempt in 1...15 {
+            if Task.isCancelled { return false }
+            do {
+                try await store.truncateLog()
+                vacuumLogPending = false
+                return true
+            } catch {
+                if Task.isCancelled { return false }
+                if attempt == 15 {
+                    logger.warning(
+                        "Cannot cut the site database's log back after the vacuum: \(error); tried again after the next sync."
+                    )
+                    return false
+                }
+                try? await Task.sleep(for: .seconds(2))
+            }
+        }
+        return false
     }
 }

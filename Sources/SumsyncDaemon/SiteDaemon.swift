@@ -60,6 +60,8 @@ public actor SiteDaemon {
     var verifyTask: Task<Void, Never>?
     /// Waiting for quiet, then giving free pages back (``planVacuum()``).
     var vacuumTask: Task<Void, Never>?
+    /// A vacuum gave pages back but its checkpoint has not run yet (a sync came first).
+    var vacuumLogPending = false
     /// Sync requests to children, status from and to the rest of the hierarchy.
     let links: HierarchyLinks
     /// Change streams written for the children, shared between them.

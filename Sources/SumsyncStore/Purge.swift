@@ -267,10 +267,18 @@ extension SiteStore {
     }
 
     /// Copies the log back into the file and cuts it to nothing (after the last vacuum step, so the log
-    /// does not keep the space the file gave back).
-    package func truncateLog() async {
+    /// does not keep the space the file gave back). Throws when it could not (a reader or writer held on
+    /// for longer than the busy timeout); the file keeps its size until a later checkpoint.
+    package func truncateLog() async throws {
         guard let checkpointer = checkpointerConnection else { return }
-        _ = try? await checkpointer.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        try await checkpointer.writeWithoutTransaction { db in
+            let (log, copied) = try db.checkpoint(.truncate)
+            if log > 0 && copied < log {
+                throw StoreError(
+                    .open, path: path,
+                    message: "the checkpoint copied \(copied) of \(log) log frames; readers still held on")
+            }
+        }
     }
 }
 

@@ -200,7 +200,7 @@ struct PurgeTests {
         site.now = site.now.addingTimeInterval(11 * Self.day)
         let outcome = try await site.sync(catalog)
         #expect(outcome.counts.purged == 2_000)
-        await site.store.truncateLog()
+        try await site.store.truncateLog()
         let before = site.store.databaseBytes()
         let freed = try site.store.freePages()
         #expect(freed > 1_000, "a purge of 2,000 rows of 2 KB frees pages")
@@ -232,7 +232,7 @@ struct PurgeTests {
         #expect(
             waited <= longest + .milliseconds(50), "a write during the vacuum waited \(waited); longest step \(longest)"
         )
-        await site.store.truncateLog()
+        try await site.store.truncateLog()
         let after = site.store.databaseBytes()
         #expect(after < before / 2, "\(before) → \(after) bytes")
         #expect(try site.store.integrityCheck() == "ok")
