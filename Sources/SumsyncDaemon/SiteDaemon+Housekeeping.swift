@@ -32,7 +32,7 @@ extension SiteDaemon {
     }
 
     /// After any sync: trims history and plans the vacuum for when the site is quiet.
-    func housekeep(after outcome: SyncOutcome) {
+    func housekeep() {
         let retention = config.sync.historyRetention
         do {
             let trimmed = try store.trimHistory(
@@ -97,8 +97,9 @@ extension SiteDaemon {
             do {
                 remaining = try await store.vacuumStep(pages: Self.vacuumStepPages)
             } catch {
-                logger.warning("Cannot give free pages of the site database back: \(error)")
-                return
+                // A sync that starts cancels the step it would wait for: no failure, the next quiet spell goes on.
+                if !Task.isCancelled { logger.warning("Cannot give free pages of the site database back: \(error)") }
+                break
             }
             // Not in incremental auto-vacuum (its conversion failed): steps give nothing back.
             guard remaining < previous else {

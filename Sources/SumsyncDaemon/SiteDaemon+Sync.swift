@@ -25,7 +25,7 @@ extension SiteDaemon {
             onFinished: { id, trigger, outcome in
                 await self.syncFinished(id: id, trigger: trigger, outcome: outcome)
                 await self.afterSync(outcome: outcome)
-                await self.housekeep(after: outcome)
+                await self.housekeep()
                 self.store.checkpointSoon()
             }
         )

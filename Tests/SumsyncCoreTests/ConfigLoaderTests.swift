@@ -382,7 +382,19 @@ struct CatalogKeyConfigTests {
             "every site needs its public half as catalog-key"
         ),
         ("bad verify schedule", "", "verify-schedule = \"sometimes\"", "sync.verify-schedule"),
+        ("purge span not a span", "", "purge-expired-after = \"soon\"", "sync.purge-expired-after"),
+        ("purge span not a string", "", "purge-expired-after = 90", "sync.purge-expired-after"),
+        ("history retention of nothing", "", "history-retention = \"0\"", "sync.history-retention"),
     ]
+
+    /// `[sync] purge-expired-after` and `history-retention` (docs/configuration.md).
+    @Test func housekeepingSpansAreRead() throws {
+        let defaults = try load("").sync
+        #expect(defaults.purgeExpiredAfter?.seconds == 90 * 86_400 && defaults.historyRetention.seconds == 400 * 86_400)
+        let set = try load("", sync: "purge-expired-after = \"30d\"\nhistory-retention = \"2w\"").sync
+        #expect(set.purgeExpiredAfter?.seconds == 30 * 86_400 && set.historyRetention.seconds == 14 * 86_400)
+        #expect(try load("", sync: "purge-expired-after = \"0\"").sync.purgeExpiredAfter == nil)
+    }
 
     @Test(arguments: broken)
     func rejects(kind: String, hierarchy: String, sync: String, expected: String) {
