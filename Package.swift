@@ -56,7 +56,15 @@ let package = Package(
         // Values every layer shares: records, filter, triggers, outcomes, counts, config model, site role.
         .target(
             name: "SumsyncModel",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            plugins: ["SumsyncVersionPlugin"]
+        ),
+        // The version from the package's VERSION file, written into SumsyncModel as `SumsyncVersion` at build time.
+        .executableTarget(name: "sumsync-version-source"),
+        .plugin(
+            name: "SumsyncVersionPlugin",
+            capability: .buildTool(),
+            dependencies: ["sumsync-version-source"]
         ),
         // Bytes in and out: line reader, gzip, JSON scanner and writer, RFC 3339, line hash, bundle frames,
         // decompression (zlib, liblzma, libzstd, libbz2), libxml2 readers of repomd.xml and updateinfo.xml,

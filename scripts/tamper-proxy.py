@@ -9,7 +9,8 @@ Answers to GET /v1/changes are rewritten as MODE_FILE says (read on every reques
   alter   the first record's title changed
   drop    the first record left out (the header's and end line's counts adjusted to match)
   add     a made-up record added (counts adjusted)
-The counts stay consistent, so only the signed root can tell. Each rewrite is counted in MODE_FILE.count.
+The counts stay consistent, so only the signed root can tell. Each rewrite is counted in MODE_FILE.count;
+each request's method, path and User-Agent are appended to MODE_FILE.agents.
 """
 import http.client
 import http.server
@@ -63,6 +64,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        with open(MODE_FILE + ".agents", "a") as agents:
+            agents.write("%s %s %s\n" % (self.command, self.path.split("?", 1)[0], self.headers.get("User-Agent", "")))
         upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=120)
         headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
         try:

@@ -4,6 +4,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import SumsyncFormats
+import SumsyncModel
 
 /// Talks to a running `sumsyncd` over its control socket (HTTP over a Unix socket).
 public struct ControlClient: Sendable {
@@ -65,6 +66,7 @@ public struct ControlClient: Sendable {
         do {
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = method
+            request.headers.add(name: "User-Agent", value: SumsyncVersion.userAgent)
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 64 << 20)
             return (Int(response.status.code), Data(buffer: body))
@@ -82,6 +84,7 @@ extension ControlClient {
         do {
             var request = HTTPClientRequest(url: url.absoluteString)
             request.method = method
+            request.headers.add(name: "User-Agent", value: SumsyncVersion.userAgent)
             let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
             if response.status.code >= 300 {
                 let data = try await response.body.collect(upTo: 1 << 20)

@@ -52,6 +52,9 @@ public actor SiteDaemon {
     var nextScheduledRun: Date?
     var lastNotifiedVersion: Int?
     var backgroundTasks: [Task<Void, Never>] = []
+    /// Syncs the last stop interrupted (recorded as failed at start); the top-level site runs one again once
+    /// ready, so a restart (an upgrade of the package, `systemctl restart`) loses no sync.
+    var interruptedAtStart = 0
     var scheduleState: ScheduleStateMachine?
     /// Prometheus metrics, served on `metrics-listen` when set.
     nonisolated let metrics = SiteMetrics()
@@ -149,6 +152,7 @@ public actor SiteDaemon {
     private func serve() async throws(DaemonError) {
         logVacuumConversion()
         if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
+            interruptedAtStart = interrupted
             logger.warning(
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
             )
@@ -225,7 +229,12 @@ public actor SiteDaemon {
                 metadata: ["sync.trigger": "catch-up", "parent.site": "\(parent)"].with(.catchUpRun)
             )
             backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
+        } else if role == .top, interruptedAtStart > 0 {
+            // A child's catch-up above does the same for it; a disconnected site's import needs its file again.
+            logger.notice("The sync the last stop interrupted runs again now.", metadata: ["sync.trigger": "retry"])
+            backgroundTasks.append(Task { await self.requestSync(trigger: .retry, source: "start-up") })
         }
+        interruptedAtStart = 0
         backgroundTasks.append(
             Task {
                 while !Task.isCancelled {

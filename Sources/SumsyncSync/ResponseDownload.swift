@@ -77,7 +77,7 @@ extension ResponseDownload {
         httpClient: HTTPClient, idleTimeout: Duration, progress: SyncProgress, naming: Naming
     ) async throws(SyncError) -> Answer {
         var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "User-Agent", value: "sumsync")
+        request.headers.add(name: "User-Agent", value: SumsyncVersion.userAgent)
         if acceptGzip { request.headers.add(name: "Accept-Encoding", value: "gzip") }
         if let etag { request.headers.add(name: "If-None-Match", value: etag) }
         if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }

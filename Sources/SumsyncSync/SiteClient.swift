@@ -31,6 +31,7 @@ package struct SiteClient: Sendable {
         let trimmed = base.hasSuffix("/") ? String(base.dropLast()) : base
         var request = HTTPClientRequest(url: trimmed + path + (query.isEmpty ? "" : "?" + query))
         request.method = method
+        request.headers.add(name: "User-Agent", value: SumsyncVersion.userAgent)
         if receiver.usesTLS {
             guard let tls else {
                 throw Failure(description: "cannot reach \(trimmed): https needs [hierarchy] ca-file")

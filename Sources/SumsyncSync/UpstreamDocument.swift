@@ -30,7 +30,7 @@ package enum UpstreamDocument {
             return .body(Array(data), etag: nil, lastModified: nil)
         }
         var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "User-Agent", value: "sumsync")
+        request.headers.add(name: "User-Agent", value: SumsyncVersion.userAgent)
         if let etag { request.headers.add(name: "If-None-Match", value: etag) }
         if let lastModified { request.headers.add(name: "If-Modified-Since", value: lastModified) }
         do {

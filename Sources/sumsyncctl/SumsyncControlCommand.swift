@@ -12,6 +12,7 @@ struct SumsyncControlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsyncctl",
         abstract: "Control and inspect sumsync sites.",
+        version: SumsyncVersion.string,
         subcommands: [
             CheckConfigCommand.self, PingCommand.self, SyncCommand.self, UpdatesCommand.self, HistoryCommand.self,
             CategoriesCommand.self, StatusCommand.self, ScheduleCommand.self, KeygenCommand.self, ExportCommand.self,
@@ -25,10 +26,12 @@ struct SumsyncControlCommand: AsyncParsableCommand {
 
 /// `--config FILE --site CODE [--state-dir DIR] [--runtime-dir DIR]`, accepted by every subcommand.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "The hierarchy config.")
+    @Option(help: "The hierarchy config.", completion: .file(extensions: ["toml"]))
     var config = "/etc/sumsync/hierarchy.toml"
 
-    @Option(help: "The site to talk to (default: $SUMSYNC_SITE, else the config's only site).")
+    @Option(
+        help: "The site to talk to (default: $SUMSYNC_SITE, else the config's only site).",
+        completion: .custom { words, _, prefix in SiteCodeCompletion.candidates(words: words, prefix: prefix) })
     var site: String?
 
     @Option(help: "The site's state folder (default: $STATE_DIRECTORY, else /var/lib/sumsync/SITE).")

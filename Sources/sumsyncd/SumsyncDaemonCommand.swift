@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SumsyncConfig
 import SumsyncDaemon
+import SumsyncModel
 import SystemdKit
 
 /// `sumsyncd`: parses arguments, bootstraps logging and runs one site's daemon.
@@ -9,13 +11,24 @@ import SystemdKit
 struct SumsyncDaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sumsyncd",
-        abstract: "Synchronize software-update metadata for one site of a sumsync hierarchy."
+        abstract: "Synchronize software-update metadata for one site of a sumsync hierarchy.",
+        discussion: """
+            One sumsyncd runs per site server, normally as the systemd unit sumsyncd@SITE.service, which passes \
+            --site SITE. The top-level site syncs from its upstreams on [sync] schedule, on SIGUSR1 or on \
+            `sumsyncctl sync`; every other site pulls each new catalog version from its parent when told. \
+            SIGHUP (systemctl reload) re-reads the config; a broken file is refused and the old one kept. \
+            Documentation: /usr/share/doc/sumsync (operations.md, configuration.md), hierarchy.toml(5), \
+            sumsyncctl(1).
+            """,
+        version: SumsyncVersion.string
     )
 
-    @Option(help: "The hierarchy config.")
+    @Option(help: "The hierarchy config.", completion: .file(extensions: ["toml"]))
     var config = "/etc/sumsync/hierarchy.toml"
 
-    @Option(help: "The code of the site this daemon serves, e.g. CAS.")
+    @Option(
+        help: "The code of the site this daemon serves, e.g. CAS.",
+        completion: .custom { words, _, prefix in SiteCodeCompletion.candidates(words: words, prefix: prefix) })
     var site: String
 
     @Option(help: "The state folder (default: $STATE_DIRECTORY, else /var/lib/sumsync/SITE).")

@@ -105,6 +105,12 @@ struct VerifiedCatalogTests {
         #expect(try tree.ctl("CAS", ["sync", "--wait"]).status == 0)
         try await tree.waitForConvergence(version: 1)
         let before = try tree.updates("PR1")
+        // Every request PR1 made of its parent carried this build's version.
+        let version = try VersionTests.versionFile()
+        let agents = try String(contentsOf: URL(fileURLWithPath: mode.path + ".agents"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(agents.contains { $0.hasPrefix("GET /v1/changes ") })
+        #expect(agents.allSatisfy { $0.hasSuffix(" sumsync/\(version)") }, "\(agents)")
 
         try how.write(to: mode, atomically: true, encoding: .utf8)
         try tree.writeCatalog((1...210).map { catalogLine($0, revision: $0 <= 20 ? 2 : 1) })

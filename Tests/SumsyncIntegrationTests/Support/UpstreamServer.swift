@@ -5,7 +5,8 @@ import Synchronization
 import Testing
 
 /// A real HTTP upstream on loopback for sync tests: serves a catalog with an ETag (answering 304 to a
-/// matching `If-None-Match`), optionally gzip-encoded, or a chosen failure; counts requests.
+/// matching `If-None-Match`), optionally gzip-encoded, or a chosen failure; counts requests and keeps their
+/// `User-Agent`s.
 final class UpstreamServer: Sendable {
     enum Mode: Sendable {
         case catalog
@@ -19,6 +20,7 @@ final class UpstreamServer: Sendable {
         var mode = Mode.catalog
         var requests = 0
         var conditionalRequests = 0
+        var userAgents: [String] = []
     }
 
     private final class Box: Sendable { let mutex = Mutex(State()) }
@@ -34,6 +36,7 @@ final class UpstreamServer: Sendable {
         router.get("/catalog.ndjson") { request, _ -> Response in
             let (body, etag, mode, notModified) = box.mutex.withLock { state in
                 state.requests += 1
+                state.userAgents.append(request.headers[.userAgent] ?? "")
                 let sent = request.headers[.ifNoneMatch]
                 if sent != nil { state.conditionalRequests += 1 }
                 return (state.body, state.etag, state.mode, sent == state.etag)
@@ -66,6 +69,8 @@ final class UpstreamServer: Sendable {
 
     var requests: Int { box.mutex.withLock { $0.requests } }
     var conditionalRequests: Int { box.mutex.withLock { $0.conditionalRequests } }
+    /// The `User-Agent` of each request, in order (empty when there was none).
+    var userAgents: [String] { box.mutex.withLock { $0.userAgents } }
 
     func stop() { task.cancel() }
 }
