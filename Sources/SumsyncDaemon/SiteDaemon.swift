@@ -52,9 +52,10 @@ public actor SiteDaemon {
     var nextScheduledRun: Date?
     var lastNotifiedVersion: Int?
     var backgroundTasks: [Task<Void, Never>] = []
-    /// Syncs the last stop interrupted (recorded as failed at start); the top-level site runs one again once
-    /// ready, so a restart (an upgrade of the package, `systemctl restart`) loses no sync.
-    var interruptedAtStart = 0
+    /// Whether the last stop interrupted a sync (a `SIGTERM` rolled it back, or the process died); the
+    /// top-level site runs it again once ready, so a restart (a package upgrade, `systemctl restart`) loses no
+    /// sync.
+    var interruptedAtStart = false
     var scheduleState: ScheduleStateMachine?
     /// Prometheus metrics, served on `metrics-listen` when set.
     nonisolated let metrics = SiteMetrics()
@@ -152,11 +153,11 @@ public actor SiteDaemon {
     private func serve() async throws(DaemonError) {
         logVacuumConversion()
         if let interrupted = try? store.recoverInterruptedSyncs(at: Date()), interrupted > 0 {
-            interruptedAtStart = interrupted
             logger.warning(
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
             )
         }
+        interruptedAtStart = (try? store.lastSyncWasInterrupted()) ?? false
         // Ignored first, so a signal that arrives before the loop below takes it is queued in the
         // sequence rather than killing the process.
         let trapped: [UnixSignal] = [.sighup, .sigusr1, .sigterm, .sigint]
@@ -229,12 +230,12 @@ public actor SiteDaemon {
                 metadata: ["sync.trigger": "catch-up", "parent.site": "\(parent)"].with(.catchUpRun)
             )
             backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
-        } else if role == .top, interruptedAtStart > 0 {
+        } else if role == .top, interruptedAtStart {
             // A child's catch-up above does the same for it; a disconnected site's import needs its file again.
             logger.notice("The sync the last stop interrupted runs again now.", metadata: ["sync.trigger": "retry"])
             backgroundTasks.append(Task { await self.requestSync(trigger: .retry, source: "start-up") })
         }
-        interruptedAtStart = 0
+        interruptedAtStart = false
         backgroundTasks.append(
             Task {
                 while !Task.isCancelled {

@@ -154,6 +154,16 @@ extension SiteStore {
         }
     }
 
+    /// Whether the newest sync ended because the daemon stopped (`SIGTERM` rolled it back, or the process died
+    /// and ``recoverInterruptedSyncs(at:)`` recorded it): its error starts with `interrupted:`.
+    public func lastSyncWasInterrupted() throws -> Bool {
+        try pool.read { db in
+            let error = try String.fetchOne(
+                db, sql: "SELECT error FROM sync_history ORDER BY started DESC, rowid DESC LIMIT 1")
+            return error?.hasPrefix("interrupted:") ?? false
+        }
+    }
+
     /// The newest syncs first.
     public func history(limit: Int) throws -> [SyncHistoryEntry] {
         try pool.read { db in

@@ -183,6 +183,27 @@ struct PurgeTests {
         #expect(kept.count == 100 && kept.filter { $0.syncID.hasPrefix("new-") }.count == 20)
     }
 
+    /// What makes a restarted top-level site run a sync again: the newest sync ended because the daemon
+    /// stopped, by SIGTERM (rolled back) or by dying (recorded at the next start); not an older one.
+    @Test func lastSyncWasInterrupted() throws {
+        let site = try SyncHarness()
+        let at = Date(timeIntervalSince1970: 1_700_000_000)
+        #expect(try !site.store.lastSyncWasInterrupted())
+        try site.store.recordSyncStarted(id: "stopped", site: "CAS", trigger: .manual, at: at)
+        try site.store.recordSyncFinished(
+            id: "stopped", result: .failed, counts: ChangeCounts(),
+            error: "interrupted: the daemon is stopping; nothing was applied", at: at)
+        #expect(try site.store.lastSyncWasInterrupted())
+        try site.store.recordSyncStarted(id: "next", site: "CAS", trigger: .retry, at: at.addingTimeInterval(60))
+        try site.store.recordSyncFinished(
+            id: "next", result: .failed, counts: ChangeCounts(), error: "HTTP 500", at: at.addingTimeInterval(61))
+        #expect(try !site.store.lastSyncWasInterrupted())
+        try site.store.recordSyncStarted(id: "died", site: "CAS", trigger: .schedule, at: at.addingTimeInterval(120))
+        #expect(try !site.store.lastSyncWasInterrupted())
+        #expect(try site.store.recoverInterruptedSyncs(at: at.addingTimeInterval(180)) == 1)
+        #expect(try site.store.lastSyncWasInterrupted())
+    }
+
     /// Incremental auto-vacuum: a new database has it, and the free pages a purge leaves go back to the
     /// file system step by step.
     @Test func purgedSpaceGoesBack() async throws {
