@@ -156,13 +156,20 @@ install-files: release man completions
 
 # A Debian package, built by debhelper from debian/ (in a copy of it, so the tree stays clean):
 # .build-deb/sumsync_VERSION_ARCH.deb. debian/changelog's version must be VERSION's.
-deb: deps
+deb: deps release man completions
 	@[ "$$(dpkg-parsechangelog -l debian/changelog -S Version)" = "$(VERSION)" ] || { \
 	  echo "make deb: debian/changelog is at $$(dpkg-parsechangelog -l debian/changelog -S Version), VERSION at $(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; exit 1; }
+	@$(MAKE) --no-print-directory .build-deb/.made
+	@ls .build-deb/*.deb
+
+# Built again only when something it holds changed (make test-package and make test-systemd both want it).
+DEB_INPUTS := $(wildcard debian/* debian/source/* systemd/* config/* docs/*.md) README.md VERSION Makefile \
+  .build-static/release/sumsyncd .build-static/release/sumsyncctl $(GENERATED)/man/.made $(GENERATED)/completions/.made
+.build-deb/.made: $(DEB_INPUTS)
 	rm -rf .build-deb && mkdir -p .build-deb/src
 	cp -r debian .build-deb/src/
 	cd .build-deb/src && REPO=$(CURDIR) DEB_DESTDIR=$(CURDIR)/.build-deb debian/rules binary
-	@ls .build-deb/*.deb
+	touch $@
 
 # An RPM built by rpmbuild from rpm/sumsync.spec, with the same payload: .build-rpm/RPMS/ARCH/*.rpm.
 rpm: deps release man completions
