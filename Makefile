@@ -39,12 +39,25 @@ DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-li
   xz-utils bzip2 libxml2-utils
 
 .PHONY: all build release man completions test test-unit test-systemd test-package demo install install-files deb rpm \
-  bench deps format-check clean
+  bench deps package-deps install-deb-packages format-check clean
 
 all: build
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES) $(PACKAGE_DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	@$(MAKE) --no-print-directory install-deb-packages PACKAGES="$(DEB_PACKAGES)"
+# The metrics test parses /metrics with the reference Prometheus text-format parser; the osv tests
+# score CVSS vectors with the reference implementation (PyPI: cvss).
+	@python3 -c 'import prometheus_client, cvss' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q --root-user-action=ignore prometheus-client cvss \
+	    || python3 -m pip install -q --root-user-action=ignore --break-system-packages prometheus-client cvss; \
+	  else echo "Run: python3 -m pip install --user prometheus-client cvss"; exit 1; fi; }
+
+# What `make deb`, `make rpm` and `make test-package` need besides.
+package-deps:
+	@$(MAKE) --no-print-directory install-deb-packages PACKAGES="$(PACKAGE_DEB_PACKAGES)"
+
+install-deb-packages:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing missing packages: $$missing"; \
@@ -54,13 +67,6 @@ deps:
 	    echo "Run: sudo apt-get install -y $$missing"; exit 1; \
 	  fi; \
 	fi
-
-# The metrics test parses /metrics with the reference Prometheus text-format parser; the osv tests
-# score CVSS vectors with the reference implementation (PyPI: cvss).
-	@python3 -c 'import prometheus_client, cvss' 2>/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then python3 -m pip install -q --root-user-action=ignore prometheus-client cvss \
-	    || python3 -m pip install -q --root-user-action=ignore --break-system-packages prometheus-client cvss; \
-	  else echo "Run: python3 -m pip install --user prometheus-client cvss"; exit 1; fi; }
 
 build: deps
 	$(SWIFT) build -c $(CONFIGURATION) $(SWIFT_FLAGS)
@@ -79,7 +85,8 @@ test: deps
 # The packages: lintian's result, the RPM's scripts, requires and payload against the .deb's, the man pages
 # rendered by man, the completions run by bash, zsh and fish (Tests/package/run).
 test-package: deps
-	Tests/package/run
+	@if [ "$$(id -u)" != 0 ]; then echo "test-package: SKIPPED: needs root to install debhelper, lintian, rpm and the shells (make package-deps)"; exit 0; fi; \
+	$(MAKE) --no-print-directory package-deps && Tests/package/run
 
 test-systemd: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "test-systemd: SKIPPED: needs root to boot systemd in an isolated root"; exit 0; fi; \
@@ -133,7 +140,9 @@ install: install-files
 	if [ -z "$(DESTDIR)" ] && [ -f systemd/sumsync.catalog ]; then journalctl --update-catalog; fi
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 
-# The files alone, into DESTDIR (the packages' payload: debian/rules and rpm/sumsync.spec use this).
+# The files alone, into DESTDIR (the packages' payload: debian/rules and rpm/sumsync.spec use this). The
+# installed unit names the man pages installed with it (the tree's own does not: systemd-analyze verify
+# looks them up).
 install-files: release man completions
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/sumsync $(DESTDIR)$(CATALOGDIR) \
 	  $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
@@ -141,7 +150,8 @@ install-files: release man completions
 	install -m 0644 README.md debian/copyright $(DESTDIR)$(DOCDIR)/
 	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/docs/
 	install -m 0755 .build-static/release/sumsyncd .build-static/release/sumsyncctl $(DESTDIR)$(BINDIR)/
-	sed 's|/usr/bin/|$(BINDIR)/|g' systemd/sumsyncd@.service > $(DESTDIR)$(UNITDIR)/sumsyncd@.service
+	sed -e 's|/usr/bin/|$(BINDIR)/|g' -e 's|^Documentation=|Documentation=man:sumsyncd(8) man:hierarchy.toml(5) |' \
+	  systemd/sumsyncd@.service > $(DESTDIR)$(UNITDIR)/sumsyncd@.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sumsyncd@.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/sumsync/hierarchy.toml ] || install -m 0644 config/hierarchy.toml $(DESTDIR)$(SYSCONFDIR)/sumsync/hierarchy.toml
 	install -m 0644 systemd/sumsync.catalog $(DESTDIR)$(CATALOGDIR)/sumsync.catalog
@@ -156,7 +166,7 @@ install-files: release man completions
 
 # A Debian package, built by debhelper from debian/ (in a copy of it, so the tree stays clean):
 # .build-deb/sumsync_VERSION_ARCH.deb. debian/changelog's version must be VERSION's.
-deb: deps release man completions
+deb: deps package-deps release man completions
 	@[ "$$(dpkg-parsechangelog -l debian/changelog -S Version)" = "$(VERSION)" ] || { \
 	  echo "make deb: debian/changelog is at $$(dpkg-parsechangelog -l debian/changelog -S Version), VERSION at $(VERSION): add a changelog entry (dch -v $(VERSION))" >&2; exit 1; }
 	@$(MAKE) --no-print-directory .build-deb/.made
@@ -172,7 +182,7 @@ DEB_INPUTS := $(wildcard debian/* debian/source/* systemd/* config/* docs/*.md) 
 	touch $@
 
 # An RPM built by rpmbuild from rpm/sumsync.spec, with the same payload: .build-rpm/RPMS/ARCH/*.rpm.
-rpm: deps release man completions
+rpm: deps package-deps release man completions
 	rm -rf .build-rpm && mkdir -p .build-rpm
 	rpmbuild -bb --define "_topdir $(CURDIR)/.build-rpm" --define "sumsync_version $(VERSION)" \
 	  --define "sumsync_source $(CURDIR)" --define "_build_id_links none" rpm/sumsync.spec >.build-rpm/rpmbuild.log 2>&1 \
@@ -184,3 +194,4 @@ format-check:
 
 clean:
 	$(SWIFT) package clean
+	rm -rf .build-static .build-deb .build-rpm

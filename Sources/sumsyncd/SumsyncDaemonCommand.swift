@@ -15,10 +15,11 @@ struct SumsyncDaemonCommand: AsyncParsableCommand {
         discussion: """
             One sumsyncd runs per site server, normally as the systemd unit sumsyncd@SITE.service, which passes \
             --site SITE. The top-level site syncs from its upstreams on [sync] schedule, on SIGUSR1 or on \
-            `sumsyncctl sync`; every other site pulls each new catalog version from its parent when told. \
+            sumsyncctl sync; every other site pulls each new catalog version from its parent when told. \
             SIGHUP (systemctl reload) re-reads the config; a broken file is refused and the old one kept. \
-            Documentation: /usr/share/doc/sumsync (operations.md, configuration.md), hierarchy.toml(5), \
-            sumsyncctl(1).
+            SIGTERM stops it. Exit status: 0 after a stop, 78 (EX_CONFIG) for a configuration error, which \
+            restarting does not heal, 1 for any other failure. Documentation: /usr/share/doc/sumsync \
+            (operations.md, configuration.md), hierarchy.toml(5), sumsyncctl(1).
             """,
         version: SumsyncVersion.string
     )
