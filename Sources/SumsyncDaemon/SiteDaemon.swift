@@ -52,10 +52,6 @@ public actor SiteDaemon {
     var nextScheduledRun: Date?
     var lastNotifiedVersion: Int?
     var backgroundTasks: [Task<Void, Never>] = []
-    /// Whether the last stop interrupted a sync (a `SIGTERM` rolled it back, or the process died); the
-    /// top-level site runs it again once ready, so a restart (a package upgrade, `systemctl restart`) loses no
-    /// sync.
-    var interruptedAtStart = false
     var scheduleState: ScheduleStateMachine?
     /// Prometheus metrics, served on `metrics-listen` when set.
     nonisolated let metrics = SiteMetrics()
@@ -157,7 +153,6 @@ public actor SiteDaemon {
                 "\(interrupted) sync(s) were interrupted when the daemon last stopped; recorded as failed, nothing of them was applied."
             )
         }
-        interruptedAtStart = (try? store.lastSyncWasInterrupted()) ?? false
         // Ignored first, so a signal that arrives before the loop below takes it is queued in the
         // sequence rather than killing the process.
         let trapped: [UnixSignal] = [.sighup, .sigusr1, .sigterm, .sigint]
@@ -230,12 +225,13 @@ public actor SiteDaemon {
                 metadata: ["sync.trigger": "catch-up", "parent.site": "\(parent)"].with(.catchUpRun)
             )
             backgroundTasks.append(Task { await self.requestSync(trigger: .catchUp, source: "start-up") })
-        } else if role == .top, interruptedAtStart {
-            // A child's catch-up above does the same for it; a disconnected site's import needs its file again.
+        } else if role == .top, (try? store.lastSyncWasInterrupted()) == true {
+            // When the last stop interrupted a sync (SIGTERM rolled it back, or the process died), it runs again,
+            // so a restart (a package upgrade, `systemctl restart`) loses no sync. A child's catch-up above does
+            // the same for it; a disconnected site's import needs its file again.
             logger.notice("The sync the last stop interrupted runs again now.", metadata: ["sync.trigger": "retry"])
             backgroundTasks.append(Task { await self.requestSync(trigger: .retry, source: "start-up") })
         }
-        interruptedAtStart = false
         backgroundTasks.append(
             Task {
                 while !Task.isCancelled {
