@@ -38,7 +38,7 @@ DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-li
   libxml2-dev liblzma-dev libzstd-dev libbz2-dev gpgv gnupg createrepo-c python3-createrepo-c python3-rpm zstd \
   xz-utils bzip2 libxml2-utils
 
-.PHONY: all build release man completions test test-unit test-systemd test-package demo install install-files deb rpm \
+.PHONY: all build release man completions test test-unit test-systemd test-package test-network demo install install-files deb rpm \
   bench deps package-deps install-deb-packages format-check clean
 
 all: build
@@ -80,6 +80,7 @@ test: deps
 	# of the test process is reported and the run repeated once (see scripts/swift-tests).
 	SWIFT=$(SWIFT) ./scripts/swift-tests $(SWIFT_FLAGS)
 	$(MAKE) test-package
+	$(MAKE) test-network
 	$(MAKE) test-systemd
 
 # The packages: lintian's result, the RPM's scripts, requires and payload against the .deb's, the man pages
@@ -87,6 +88,17 @@ test: deps
 test-package: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "test-package: SKIPPED: needs root to install debhelper, lintian, rpm and the shells (make package-deps)"; exit 0; fi; \
 	$(MAKE) --no-print-directory package-deps && Tests/package/run
+
+# The 1 + 2 + 4 hierarchy with each site in its own network namespace, links failed by nftables rules
+# (Tests/network/run): the release daemons, a 500,000-update catalog (NETWORK_COUNT).
+NETWORK_DEB_PACKAGES := iproute2 nftables curl sqlite3
+NETWORK_COUNT ?= 500000
+test-network: deps
+	@if [ "$$(id -u)" != 0 ]; then echo "test-network: SKIPPED: needs root for network namespaces and nftables"; exit 0; fi; \
+	$(MAKE) --no-print-directory install-deb-packages PACKAGES="$(NETWORK_DEB_PACKAGES)" && \
+	$(MAKE) --no-print-directory release && \
+	$(SWIFT) build $(SWIFT_FLAGS) --product sumsync-bench && \
+	Tests/network/run --bin .build-static/release --tools $(BIN_DIR) --count $(NETWORK_COUNT) $(NETWORK_SCENARIOS)
 
 test-systemd: deps
 	@if [ "$$(id -u)" != 0 ]; then echo "test-systemd: SKIPPED: needs root to boot systemd in an isolated root"; exit 0; fi; \

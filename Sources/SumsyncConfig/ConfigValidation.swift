@@ -207,6 +207,7 @@ package struct ConfigValidation {
         if let span = reader.positiveTimeSpan("retry-interval") { settings.retryInterval = span }
         if let span = reader.timeSpan("randomized-delay") { settings.randomizedDelay = span }
         if let span = reader.positiveTimeSpan("stale-after") { settings.staleAfter = span }
+        if let span = reader.positiveTimeSpan("pull-stall-timeout") { settings.pullStallTimeout = span }
         if let span = reader.timeSpan("purge-expired-after") {
             settings.purgeExpiredAfter = span.seconds == 0 ? nil : span
         }

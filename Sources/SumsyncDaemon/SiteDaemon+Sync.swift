@@ -185,6 +185,7 @@ extension SiteDaemon {
     {
         var sync = ParentSync(store: store, client: siteClient(), parent: parent, stateDirectory: paths.stateDirectory)
         sync.logger = logger
+        sync.idleTimeout = config.sync.pullStallTimeout.duration
         if !config.children(of: site).isEmpty { sync.relay = (feeds, site) }
         return await store.recordingHistory(id: id, site: site, trigger: trigger, logger: logger) {
             [sync] () throws(SyncError) in

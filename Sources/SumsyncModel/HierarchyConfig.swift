@@ -132,6 +132,10 @@ public struct SyncSettings: Sendable, Equatable {
     public var randomizedDelay = TimeSpan(seconds: 0)
     /// `stale-after`: a child behind its parent this long is stale. Default 2 × `retry-interval`.
     public var staleAfter: TimeSpan?
+    /// `pull-stall-timeout`: a child's pull from its parent fails when the parent sends nothing for this
+    /// long (a stalled or partitioned link); nothing is applied and the pull is retried with backoff.
+    /// Default 60 s.
+    public var pullStallTimeout = TimeSpan(seconds: 60)
     /// `products`: empty = all.
     public var products: [String] = []
     /// `classifications`: empty = all; each one of ``Classification/all``.

@@ -13,8 +13,9 @@ package struct ParentSync {
     let client: SiteClient
     let parent: SiteConfig
     let stateDirectory: String
-    /// How long the parent may send nothing before the pull fails.
-    var idleTimeout: Duration = .seconds(60)
+    /// How long the parent may send nothing while the changes stream in before the pull fails
+    /// (`[sync] pull-stall-timeout`).
+    package var idleTimeout: Duration = .seconds(60)
     /// Where the phase timings go (at debug).
     package var logger: Logger = Logger(label: "sumsync.parent-sync")
     /// Keeps the applied stream as this site's own stream for its children (see

@@ -385,6 +385,11 @@ struct CatalogKeyConfigTests {
         ("purge span not a span", "", "purge-expired-after = \"soon\"", "sync.purge-expired-after"),
         ("purge span not a string", "", "purge-expired-after = 90", "sync.purge-expired-after"),
         ("history retention of nothing", "", "history-retention = \"0\"", "sync.history-retention"),
+        (
+            "pull stall timeout below 1s", "", "pull-stall-timeout = \"0\"",
+            "sync.pull-stall-timeout: must be at least 1s"
+        ),
+        ("pull stall timeout not a span", "", "pull-stall-timeout = \"long\"", "sync.pull-stall-timeout"),
     ]
 
     /// `[sync] purge-expired-after` and `history-retention` (docs/configuration.md).
@@ -394,6 +399,12 @@ struct CatalogKeyConfigTests {
         let set = try load("", sync: "purge-expired-after = \"30d\"\nhistory-retention = \"2w\"").sync
         #expect(set.purgeExpiredAfter?.seconds == 30 * 86_400 && set.historyRetention.seconds == 14 * 86_400)
         #expect(try load("", sync: "purge-expired-after = \"0\"").sync.purgeExpiredAfter == nil)
+    }
+
+    /// `[sync] pull-stall-timeout`: 60 s unless set.
+    @Test func pullStallTimeoutIsRead() throws {
+        #expect(try load("").sync.pullStallTimeout.seconds == 60)
+        #expect(try load("", sync: "pull-stall-timeout = \"5s\"").sync.pullStallTimeout.seconds == 5)
     }
 
     @Test(arguments: broken)
