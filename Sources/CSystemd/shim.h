@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <malloc.h>
 
 /* Swift cannot call C variadic functions, so the Swift side uses only the non-variadic forms:
    sd_notify, sd_journal_sendv and sd_watchdog_enabled. */

@@ -36,7 +36,7 @@ extension SiteDaemon {
         )
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
-            body: ResponseBody(asyncSequence: feed.chunks)
+            body: ResponseBody(asyncSequence: ServedStream(feed.chunks))
         )
     }
 

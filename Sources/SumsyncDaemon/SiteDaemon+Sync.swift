@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SumsyncModel
 import SumsyncSync
+import SystemdKit
 
 extension SiteDaemon {
     /// Makes the coordinator that runs this site's syncs: from the upstream catalog at the top.
@@ -213,6 +214,8 @@ extension SiteDaemon {
         await links.checkStaleness(ownVersion: outcome.catalogVersion)
         await relayStatus()
         scheduleRetry(after: outcome)
+        // What the sync needed and freed goes back to the system (see ``Heap/release()``).
+        Heap.release()
     }
 
     private func progressOfNotification() {

@@ -2,8 +2,8 @@ import Foundation
 import NIOCore
 import NIOPosix
 
-/// A file's bytes as an async sequence of 1 MiB buffers, read on demand (so a slow reader never makes
-/// the whole file sit in memory). The file is shared (its owner removes it); an open descriptor keeps it
+/// A file's bytes as an async sequence of 256 KiB buffers, read on demand (so a slow reader never makes
+/// the whole file sit in memory; 250 children pulling at once hold 250 of them, and their TLS records). The file is shared (its owner removes it); an open descriptor keeps it
 /// readable after that.
 package struct FileChunks: AsyncSequence, Sendable {
     package typealias Element = ByteBuffer
@@ -15,6 +15,8 @@ package struct FileChunks: AsyncSequence, Sendable {
     }
 
     private let descriptor: Descriptor
+    /// The bytes of each buffer.
+    static let chunkSize = 256 << 10
 
     /// Opens `path`, which stays (a shared file; its owner removes it).
     init(path: String) throws {
@@ -31,8 +33,8 @@ package struct FileChunks: AsyncSequence, Sendable {
         package mutating func next() async throws -> ByteBuffer? {
             let descriptor = self.descriptor
             let buffer = try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
-                var buffer = ByteBufferAllocator().buffer(capacity: 1 << 20)
-                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { pointer in
+                var buffer = ByteBufferAllocator().buffer(capacity: FileChunks.chunkSize)
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: FileChunks.chunkSize) { pointer in
                     let read = Foundation.read(descriptor.fd, pointer.baseAddress!, pointer.count)
                     guard read >= 0 else { throw CocoaError(.fileReadUnknown) }
                     return read

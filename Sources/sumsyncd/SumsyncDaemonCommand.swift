@@ -56,6 +56,7 @@ struct SumsyncDaemonCommand: AsyncParsableCommand {
     func run() async throws {
         // Everything the daemon creates (database, socket) is private to its user.
         umask(0o077)
+        Heap.configureForDaemon()
         logTarget.bootstrap(label: site, level: logLevel)
         let logger = Logger(label: "sumsyncd")
         let notifier = Notifier()
