@@ -38,7 +38,7 @@ DEB_PACKAGES := libsystemd-dev libsqlite3-dev zlib1g-dev sqlite3 systemd util-li
   libxml2-dev liblzma-dev libzstd-dev libbz2-dev gpgv gnupg createrepo-c python3-createrepo-c python3-rpm zstd \
   xz-utils bzip2 libxml2-utils
 
-.PHONY: all build release man completions test test-unit test-systemd test-package test-network demo install install-files deb rpm \
+.PHONY: all build release man completions test test-unit test-systemd test-package test-network fuzz demo install install-files deb rpm \
   bench deps package-deps install-deb-packages format-check clean
 
 all: build
@@ -79,6 +79,7 @@ test: deps
 	# A failure ends with a short summary (failed tests, fatal error, the tests a crash stopped); a crash
 	# of the test process is reported and the run repeated once (see scripts/swift-tests).
 	SWIFT=$(SWIFT) ./scripts/swift-tests $(SWIFT_FLAGS)
+	./scripts/fuzz --seconds 20
 	$(MAKE) test-package
 	$(MAKE) test-network
 	$(MAKE) test-systemd
@@ -106,6 +107,12 @@ test-systemd: deps
 
 demo: build
 	./scripts/demo "$(BIN_DIR)"
+
+# libFuzzer targets of the parsers of outside input (scripts/fuzz; docs/testing.md, "Fuzzing").
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps
+	./scripts/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
 	./scripts/bench
@@ -206,4 +213,4 @@ format-check:
 
 clean:
 	$(SWIFT) package clean
-	rm -rf .build-static .build-deb .build-rpm
+	rm -rf .build-static .build-deb .build-rpm .build-fuzz

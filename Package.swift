@@ -213,6 +213,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The fuzz targets, one a parser of outside input (docs/testing.md, "Fuzzing"): only the modules that
+        // hold those parsers, so the sanitizer build stays small. RequestSigner and ControlProtocol are compiled
+        // in from their own files (Sources/SumsyncFuzzing/Shared holds symlinks): their modules would bring
+        // NIOSSL, AsyncHTTPClient and X509 into that build.
+        .target(
+            name: "SumsyncFuzzing",
+            dependencies: [
+                "SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The fuzzer binary `scripts/fuzz` builds with SUMSYNC_FUZZ=1; SUMSYNC_FUZZ_TARGET picks the target.
+        .executableTarget(
+            name: "sumsync-fuzz",
+            dependencies: ["SumsyncFuzzing"]
+        ),
         .executableTarget(
             name: "sumsync-bench",
             dependencies: [
@@ -228,6 +244,7 @@ let package = Package(
             dependencies: [
                 "SumsyncModel", "SumsyncFormats", "SumsyncSchedule", "SumsyncConfig", "SumsyncStore", "SumsyncSync",
                 "SumsyncControl", "SumsyncDaemon", "SumsyncTestSupport", "SystemdKit", "SumsyncTLS",
+                "SumsyncFuzzing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -249,3 +266,19 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `scripts/fuzz` builds `sumsync-fuzz` with SUMSYNC_FUZZ=1: the package's own modules it links get libFuzzer's
+// coverage and AddressSanitizer, and the binary links libFuzzer's main. Dependencies and the version plugin's host
+// tool are left alone (a sanitized host tool would get libFuzzer's main), and no other build sees the flags.
+if Context.environment["SUMSYNC_FUZZ"] == "1" {
+    let sanitize: [String] = ["-sanitize=fuzzer,address"]
+    for target in package.targets where target.type != .plugin && target.type != .system
+        && target.name != "sumsync-version-source"
+    {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(sanitize)]
+        if target.name == "sumsync-fuzz" {
+            target.swiftSettings?.append(.define("SUMSYNC_FUZZ"))
+            target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(sanitize)]
+        }
+    }
+}

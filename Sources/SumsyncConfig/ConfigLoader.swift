@@ -44,6 +44,14 @@ public struct ConfigLoader: Sendable {
 
     /// Parses and validates `text` as if read from `file` (relative paths resolve against its folder).
     public func parse(_ text: String, file: String) throws(ConfigError) -> HierarchyConfig {
+        if let (line, column) = TOMLHeaderCheck.firstHeaderWithoutKey(text) {
+            throw ConfigError(issues: [
+                ConfigIssue(
+                    file: file, line: line, column: column,
+                    message: "a table header must name its table after '[': [name] or [[name]], the name bare or quoted"
+                )
+            ])
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

@@ -167,7 +167,21 @@ package struct ConfigValidation {
         }
     }
 
+    /// The largest key file read (a hex secret is 64 bytes).
+    static let maxKeyFileSize = 4_096
+
     mutating func readKey(_ path: String, keyPath: String) -> Data? {
+        // A key is a few dozen bytes: a device, a FIFO or a huge file named by mistake is refused unread.
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path) {
+            if attributes[.type] as? FileAttributeType != .typeRegular {
+                fail(keyPath, "key file \(path) is not a regular file")
+                return nil
+            }
+            if let size = attributes[.size] as? Int, size > Self.maxKeyFileSize {
+                fail(keyPath, "key file \(path) holds \(size) bytes; a key file holds at most \(Self.maxKeyFileSize)")
+                return nil
+            }
+        }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

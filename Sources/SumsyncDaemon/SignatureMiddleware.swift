@@ -64,8 +64,7 @@ package struct SignatureMiddleware: RouterMiddleware {
         {
             throw refusal
         }
-        guard let sent = Int64(timestamp), abs(Int64(now().timeIntervalSince1970) - sent) <= RequestSigner.maxSkew
-        else {
+        guard let sent = RequestSigner.signedTime(timestamp, now: Int64(now().timeIntervalSince1970)) else {
             throw refuse(
                 .unauthorized,
                 "stale request: its timestamp is more than \(RequestSigner.maxSkew) s from this site's clock (check NTP)"

@@ -73,7 +73,10 @@ public struct SimpleSchedule: Sendable, Equatable {
         }
         if let instant = RFC3339.parse(when) {
             if rest.count == 2 { throw fail("an anchor with a UTC offset cannot also name a zone", rest[1]) }
-            return SimpleSchedule(intervalSeconds: interval, anchor: .instant(instant))
+            // Whole seconds, like every other anchor and ``normalized``: `…:40.706-09:24` would otherwise
+            // print as a schedule 0.706 s off the one it is.
+            let seconds = instant.timeIntervalSince1970.rounded(.down)
+            return SimpleSchedule(intervalSeconds: interval, anchor: .instant(Date(timeIntervalSince1970: seconds)))
         }
         guard let wall = parseWallClock(when) else {
             throw fail("invalid anchor time (expected YYYY-MM-DDTHH:MM[:SS])", when)
@@ -104,8 +107,15 @@ public struct SimpleSchedule: Sendable, Equatable {
         default: throw fail("unknown interval unit", String(unit))
         }
         guard count > 0 else { throw fail("interval must be positive", word) }
+        // Beyond this the next elapse in microseconds would not fit in 64 bits (999999999w would trap).
+        guard count * scale <= maxIntervalSeconds else {
+            throw fail("interval too long (at most 36525d, about 100 years)", word)
+        }
         return count * scale
     }
+
+    /// The longest interval: 100 years of 365.25 days.
+    static let maxIntervalSeconds: Int64 = 36_525 * 86_400
 
     private static func isDigit(_ c: Character) -> Bool { c.isASCII && c.isNumber }
 

@@ -21,6 +21,16 @@ public struct RequestSigner: Sendable {
     /// How far a request's timestamp may be from the receiver's clock.
     public static let maxSkew: Int64 = 300
 
+    /// When a request says it was signed (`X-Sumsync-Timestamp`, Unix seconds), if that is within
+    /// ``maxSkew`` of `now`; nil for anything else: not a number, too far off, or so far off that the
+    /// distance does not fit in 64 bits (`-9223372036854775808`), which is refused like any stale request.
+    public static func signedTime(_ timestamp: String, now: Int64) -> Int64? {
+        guard let sent = Int64(timestamp) else { return nil }
+        let (distance, overflow) = now.subtractingReportingOverflow(sent)
+        guard !overflow, distance.magnitude <= maxSkew.magnitude else { return nil }
+        return sent
+    }
+
     // SymmetricKey is not Sendable; the key bytes are, and making the key per use is cheap.
     private let keyData: Data
     private var key: SymmetricKey { SymmetricKey(data: keyData) }
@@ -93,15 +103,23 @@ public struct RequestSigner: Sendable {
         return text
     }
 
+    /// The bytes `hex` spells, two hex digits (either case) a byte; nil for anything else. Not
+    /// `UInt8(_:radix:)`, which also takes a sign (`+f`): a signature has one spelling a case.
     static func bytes(hex: String) -> Data? {
-        guard hex.count % 2 == 0 else { return nil }
-        var data = Data(capacity: hex.count / 2)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            data.append(byte)
-            index = next
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var data = Data(capacity: digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            data.append(high << 4 | low)
         }
         return data
     }

@@ -113,6 +113,10 @@ struct ConfigLoaderTests {
             "hierarchy.key-file: key file"
         ),
         (
+            "a device as key file", header.replacingOccurrences(of: "hierarchy.key", with: "/dev/zero") + cas,
+            "hierarchy.key-file: key file /dev/zero is not a regular file"
+        ),
+        (
             "invalid site code", header + "[[site]]\ncode = \"cas1\"\nurl = \"http://127.0.0.1:8531\"\n",
             "site[1].code: invalid site code 'cas1': use 3 characters of A–Z and 0–9"
         ),

@@ -1,0 +1,1 @@
+../../SumsyncControl/ControlProtocol.swift

@@ -1,0 +1,1 @@
+../../SumsyncSync/RequestSigner.swift
